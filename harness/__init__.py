@@ -1,0 +1,1 @@
+"""beexbench core: config, registries, runner, metrics, results store, report, CLI."""

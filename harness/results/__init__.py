@@ -1,0 +1,1 @@
+"""The results store: tidy long CSV rows, run directories, atomic writes."""

@@ -1,0 +1,1 @@
+"""Hardware target adapters (cpu, cuda, arm), their registry and detection."""

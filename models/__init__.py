@@ -1,0 +1,1 @@
+"""Reference BEExformer, baselines, binarization ops, exit policies, packed inference."""

@@ -1,0 +1,292 @@
+// Packed 1-bit linear kernels over the sign-bit layout of bitpack.py.
+//
+// Weights: int64 [m, words], bit j of row i at word j/64, bit j%64 (little-endian),
+// 1 = +1, 0 = -1. Padding bits past n are never read as data:
+//   - w1a1 packs x with zero padding and subtracts the mismatches that the weight's
+//     padding bits would add, so the dot product covers exactly the n valid bits;
+//   - w1a32 pads x with zeros, so padded weight bits select 0.0.
+//
+// Inputs are validated by the Python wrapper (kernels.py); the checks here only
+// guard memory safety.
+
+#include <torch/extension.h>
+
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace {
+
+constexpr int64_t kWordBits = 64;
+
+// Below this many estimated inner-loop operations a kernel stays on one thread:
+// an OpenMP fork/join costs a few microseconds, more than small GEMVs take.
+constexpr int64_t kParallelWork = int64_t(1) << 16;
+
+int threads_for(int64_t work) {
+  return work >= kParallelWork ? at::get_num_threads() : 1;
+}
+
+inline int64_t popcount64(uint64_t v) { return __builtin_popcountll(v); }
+
+// Sign bits of one row of n floats (bit = 1 where x >= 0; NaN -> 0), zero padded.
+void pack_row(const float* x, int64_t n, uint64_t* out) {
+  const int64_t full = n / kWordBits;
+  int64_t k = 0;
+#if defined(__AVX512F__)
+  const __m512 zero = _mm512_setzero_ps();
+  for (; k < full; ++k) {
+    const float* p = x + k * kWordBits;
+    const uint64_t m0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p), zero, _CMP_GE_OQ);
+    const uint64_t m1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 16), zero, _CMP_GE_OQ);
+    const uint64_t m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 32), zero, _CMP_GE_OQ);
+    const uint64_t m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(p + 48), zero, _CMP_GE_OQ);
+    out[k] = m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
+  }
+#endif
+  for (; k * kWordBits < n; ++k) {
+    uint64_t word = 0;
+    const int64_t end = std::min<int64_t>(kWordBits, n - k * kWordBits);
+    for (int64_t j = 0; j < end; ++j) {
+      word |= static_cast<uint64_t>(x[k * kWordBits + j] >= 0.f) << j;
+    }
+    out[k] = word;
+  }
+}
+
+// Number of differing bits between two rows of `words` words.
+inline int64_t mismatches(const uint64_t* a, const uint64_t* b, int64_t words) {
+#if defined(__AVX512VPOPCNTDQ__)
+  __m512i acc = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 8 <= words; k += 8) {
+    const __m512i d = _mm512_xor_si512(_mm512_loadu_si512(a + k), _mm512_loadu_si512(b + k));
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(d));
+  }
+  if (k < words) {
+    const __mmask8 tail = static_cast<__mmask8>((1u << (words - k)) - 1);
+    const __m512i d = _mm512_xor_si512(_mm512_maskz_loadu_epi64(tail, a + k),
+                                       _mm512_maskz_loadu_epi64(tail, b + k));
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(d));
+  }
+  return _mm512_reduce_add_epi64(acc);
+#else
+  int64_t count = 0;
+  for (int64_t k = 0; k < words; ++k) count += popcount64(a[k] ^ b[k]);
+  return count;
+#endif
+}
+
+float vector_sum(const float* x, int64_t n) {
+  int64_t j = 0;
+  float total = 0.f;
+#if defined(__AVX512F__)
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  for (; j + 32 <= n; j += 32) {
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + j));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + j + 16));
+  }
+  total = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+#endif
+  for (; j < n; ++j) total += x[j];
+  return total;
+}
+
+#if defined(__AVX512F__)
+// The 16-bit slice c (0..3) of word k of a weight row, read straight into a mask
+// register: a load instead of a general-register-to-mask move, which competes
+// with the adds for the same execution port.
+inline __mmask16 mask_at(const uint64_t* row, int64_t k, int c) {
+  return _load_mask16(reinterpret_cast<__mmask16*>(
+      const_cast<uint16_t*>(reinterpret_cast<const uint16_t*>(row + k) + c)));
+}
+
+// Batch 1, RB weight rows at once: sum of x over the set bits of each row. Four
+// accumulators per row keep RB*4 independent add chains in flight.
+template <int RB>
+inline void select_sum_gemv(const float* xp, const uint64_t* w, int64_t words, float* sel) {
+  __m512 acc[RB][4];
+  for (int r = 0; r < RB; ++r)
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < words; ++k) {
+    const float* xk = xp + k * kWordBits;
+    const __m512 x0 = _mm512_loadu_ps(xk), x1 = _mm512_loadu_ps(xk + 16);
+    const __m512 x2 = _mm512_loadu_ps(xk + 32), x3 = _mm512_loadu_ps(xk + 48);
+    for (int r = 0; r < RB; ++r) {
+      const uint64_t* row = w + r * words;
+      acc[r][0] = _mm512_mask_add_ps(acc[r][0], mask_at(row, k, 0), acc[r][0], x0);
+      acc[r][1] = _mm512_mask_add_ps(acc[r][1], mask_at(row, k, 1), acc[r][1], x1);
+      acc[r][2] = _mm512_mask_add_ps(acc[r][2], mask_at(row, k, 2), acc[r][2], x2);
+      acc[r][3] = _mm512_mask_add_ps(acc[r][3], mask_at(row, k, 3), acc[r][3], x3);
+    }
+  }
+  for (int r = 0; r < RB; ++r) {
+    const __m512 s = _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]),
+                                   _mm512_add_ps(acc[r][2], acc[r][3]));
+    sel[r] = _mm512_reduce_add_ps(s);
+  }
+}
+
+// RB weight rows x BB batch rows: every mask loaded once serves BB activation rows.
+template <int RB, int BB>
+inline void select_sum_gemm(const float* xp, int64_t xstride, const uint64_t* w, int64_t words,
+                            float* sel /* [RB][BB] */) {
+  __m512 acc[RB][BB];
+  for (int r = 0; r < RB; ++r)
+    for (int b = 0; b < BB; ++b) acc[r][b] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < words; ++k) {
+    for (int c = 0; c < 4; ++c) {
+      __m512 xv[BB];
+      for (int b = 0; b < BB; ++b) xv[b] = _mm512_loadu_ps(xp + b * xstride + k * kWordBits + 16 * c);
+      for (int r = 0; r < RB; ++r) {
+        const __mmask16 m = mask_at(w + r * words, k, c);
+        for (int b = 0; b < BB; ++b) acc[r][b] = _mm512_mask_add_ps(acc[r][b], m, acc[r][b], xv[b]);
+      }
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int b = 0; b < BB; ++b) sel[r * BB + b] = _mm512_reduce_add_ps(acc[r][b]);
+}
+#else
+// Portable path: branch-free select that compilers vectorize on other targets.
+inline float select_sum_row(const float* xp, const uint64_t* row, int64_t words) {
+  float s = 0.f;
+  for (int64_t k = 0; k < words; ++k) {
+    const uint64_t word = row[k];
+    const float* xk = xp + k * kWordBits;
+    for (int j = 0; j < kWordBits; ++j) s += ((word >> j) & 1) ? xk[j] : 0.f;
+  }
+  return s;
+}
+#endif
+
+void check_args(const torch::Tensor& x, const torch::Tensor& w, int64_t n,
+                const torch::Tensor& alpha) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat && x.is_contiguous() &&
+                  x.size(1) == n,
+              "x must be contiguous float32 [B, n]");
+  TORCH_CHECK(w.dim() == 2 && w.scalar_type() == torch::kLong && w.is_contiguous() &&
+                  w.size(1) == (n + kWordBits - 1) / kWordBits,
+              "w_packed must be contiguous int64 [m, ceil(n/64)]");
+  TORCH_CHECK(alpha.dim() == 1 && alpha.scalar_type() == torch::kFloat &&
+                  alpha.is_contiguous() && alpha.size(0) == w.size(0),
+              "alpha must be contiguous float32 [m]");
+  TORCH_CHECK(n > 0, "n must be positive");
+}
+
+}  // namespace
+
+torch::Tensor w1a1(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha) {
+  check_args(x, w_packed, n, alpha);
+  const int64_t B = x.size(0), m = w_packed.size(0), words = w_packed.size(1);
+  auto y = torch::empty({B, m}, x.options());
+  if (B == 0 || m == 0) return y;
+
+  const float* xd = x.data_ptr<float>();
+  const auto* wd = reinterpret_cast<const uint64_t*>(w_packed.data_ptr<int64_t>());
+  const float* ad = alpha.data_ptr<float>();
+  float* yd = y.data_ptr<float>();
+
+  std::vector<uint64_t> xbits(B * words);
+  for (int64_t b = 0; b < B; ++b) pack_row(xd + b * n, n, xbits.data() + b * words);
+
+  // x's padding bits are 0, so a weight padding bit of 1 adds exactly one mismatch.
+  const int rem = static_cast<int>(n % kWordBits);
+  const uint64_t pad_mask = rem ? ~((uint64_t(1) << rem) - 1) : 0;
+  const int nt = threads_for(B * m * words);
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t i = 0; i < m; ++i) {
+    const uint64_t* row = wd + i * words;
+    const int64_t pad = popcount64(row[words - 1] & pad_mask);
+    const float a = ad[i];
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t diff = mismatches(xbits.data() + b * words, row, words) - pad;
+      yd[b * m + i] = a * static_cast<float>(n - 2 * diff);
+    }
+  }
+  return y;
+}
+
+torch::Tensor w1a32(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha) {
+  check_args(x, w_packed, n, alpha);
+  const int64_t B = x.size(0), m = w_packed.size(0), words = w_packed.size(1);
+  auto y = torch::empty({B, m}, x.options());
+  if (B == 0 || m == 0) return y;
+
+  const auto* wd = reinterpret_cast<const uint64_t*>(w_packed.data_ptr<int64_t>());
+  const float* ad = alpha.data_ptr<float>();
+  float* yd = y.data_ptr<float>();
+
+  // Whole-word rows of x, zero padded, so padded weight bits select 0.
+  const int64_t npad = words * kWordBits;
+  const float* xp = x.data_ptr<float>();
+  std::vector<float> xbuf;
+  if (npad != n) {
+    xbuf.assign(B * npad, 0.f);
+    for (int64_t b = 0; b < B; ++b) std::memcpy(&xbuf[b * npad], xp + b * n, n * sizeof(float));
+    xp = xbuf.data();
+  }
+  std::vector<float> total(B);
+  for (int64_t b = 0; b < B; ++b) total[b] = vector_sum(xp + b * npad, npad);
+
+  // x . s = sum over set bits - sum over clear bits = 2 * selected - total.
+  auto store = [&](int64_t i, int64_t b, float sel) {
+    yd[b * m + i] = ad[i] * (2.f * sel - total[b]);
+  };
+
+#if defined(__AVX512F__)
+  constexpr int RB = 4;
+  const int64_t tiles = (m + RB - 1) / RB;
+  // About one masked add per 16 weights per batch row.
+  const int nt = threads_for(B * m * words * 4);
+
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t i0 = t * RB;
+    const uint64_t* w0 = wd + i0 * words;
+    float sel[RB * 4];
+    if (i0 + RB <= m) {
+      if (B == 1) {
+        select_sum_gemv<RB>(xp, w0, words, sel);
+        for (int r = 0; r < RB; ++r) store(i0 + r, 0, sel[r]);
+        continue;
+      }
+      int64_t b = 0;
+      for (; b + 4 <= B; b += 4) {
+        select_sum_gemm<RB, 4>(xp + b * npad, npad, w0, words, sel);
+        for (int r = 0; r < RB; ++r)
+          for (int j = 0; j < 4; ++j) store(i0 + r, b + j, sel[r * 4 + j]);
+      }
+      for (; b < B; ++b) {
+        select_sum_gemv<RB>(xp + b * npad, w0, words, sel);
+        for (int r = 0; r < RB; ++r) store(i0 + r, b, sel[r]);
+      }
+    } else {
+      for (int64_t i = i0; i < m; ++i)
+        for (int64_t b = 0; b < B; ++b) {
+          select_sum_gemv<1>(xp + b * npad, wd + i * words, words, sel);
+          store(i, b, sel[0]);
+        }
+    }
+  }
+#else
+  const int nt = threads_for(B * m * words * 16);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t b = 0; b < B; ++b) store(i, b, select_sum_row(xp + b * npad, wd + i * words, words));
+#endif
+  return y;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
+  module.doc() = "Packed 1-bit linear kernels (XNOR-popcount and sign-select accumulate).";
+  module.def("w1a1", &w1a1, "y = alpha * (sign(x) @ sign(W).T), x binarized and packed here");
+  module.def("w1a32", &w1a32, "y = x @ (alpha * sign(W)).T");
+}

@@ -1,0 +1,222 @@
+"""The report as a list of blocks, rendered by `markdown.render` and `html.render`.
+
+Building the content once keeps report.md and report.html saying the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness.report.claims import paper_claims
+from harness.report.fmt import format_value
+from harness.report.plots import Plot
+from harness.report.rundir import Run
+from harness.report.summary import key_columns
+
+# Long lists (CPU flags) are cut here in the environment table.
+MAX_LIST_ITEMS = 24
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str  # may use `code` spans
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    path: str  # relative to the report directory
+    title: str
+    caption: str
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure
+
+SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Accuracy and compute", (
+        "acc_final", "acc_policy", "acc_gain_from_exits_pts", "ops_expected", "ops_exit_last",
+        "flop_reduction_pct", "avg_exit_layer", "overthinking_destructive_pct",
+        "overthinking_wasteful_pct")),
+    ("Size", ("model_bytes", "size_ratio_vs_fp", "compression_ratio")),
+    ("Speed, memory and energy", (
+        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "throughput_sps",
+        "throughput_batch_size", "peak_rss_mb", "energy_j_per_sample", "energy_estimated",
+        "energy_source")),
+)
+TEXT_COLUMNS = {"throughput_batch_size", "energy_estimated", "energy_source"}
+
+
+def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested JSON as (dotted.key, text) pairs, whatever keys it has."""
+    if isinstance(data, dict):
+        out: list[tuple[str, str]] = []
+        for key, value in data.items():
+            out += flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(data, list) and all(not isinstance(v, dict | list) for v in data):
+        shown = ", ".join(str(v) for v in data[:MAX_LIST_ITEMS])
+        if len(data) > MAX_LIST_ITEMS:
+            shown += f", … (+{len(data) - MAX_LIST_ITEMS} more)"
+        return [(prefix, shown)]
+    if isinstance(data, list):
+        return [(prefix, json.dumps(data))]
+    return [(prefix, "" if data is None else str(data))]
+
+
+def _cell(value: Any, column: str) -> str:
+    if column in TEXT_COLUMNS:
+        return "" if pd.isna(value) else str(value)
+    return format_value(value)
+
+
+def summary_tables(summary: pd.DataFrame, keys: list[str]) -> list[Block]:
+    blocks: list[Block] = []
+    for title, columns in SUMMARY_TABLES:
+        rows = [[str(r[k]) for k in keys] + [_cell(r[c], c) for c in columns]
+                for _, r in summary.iterrows()]
+        blocks += [Heading(title, 3), Table(list(keys) + list(columns), rows, title)]
+    return blocks
+
+
+def _runs_table(runs: list[Run]) -> Table:
+    rows = []
+    for run in runs:
+        r = run.results
+        rows.append([
+            ", ".join(run.run_ids), run.path.name, ", ".join(sorted(set(r["target"]))),
+            ", ".join(sorted(set(r["host"]))), ", ".join(sorted(set(r["device"]))),
+            ", ".join(sorted(set(r["dataset"]))), ", ".join(sorted(set(r["preset"]))),
+            ", ".join(sorted(set(r["git_sha"]))), str(len(r)),
+        ])
+    return Table(["run_id", "directory", "target", "host", "device", "dataset", "preset",
+                  "git_sha", "rows"], rows)
+
+
+def _energy_sources(tidy: pd.DataFrame) -> str:
+    energy = tidy[tidy["metric"].isin(["energy_j_per_sample", "idle_power_w"])]
+    if energy.empty:
+        return "no energy figures in these runs"
+    parts = []
+    for (target, source, est), _ in energy.groupby(["target", "source", "estimated"]):
+        kind = "estimated (model-based)" if est == "true" else "measured"
+        parts.append(f"`{source or 'unknown'}` on {target}: {kind}")
+    return "; ".join(parts)
+
+
+def _config_lines(runs: list[Run], needle: tuple[str, ...]) -> list[str]:
+    found = []
+    for run in runs:
+        for key, value in flatten(run.config):
+            if any(n in key.lower() for n in needle):
+                found.append(f"`{key}` = {value}")
+    return list(dict.fromkeys(found))
+
+
+def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
+    policy_consts = _config_lines(runs, ("polic", "delta", "tau", "patience"))
+    lengths = _config_lines(runs, ("max_len", "max_length", "seq_len"))
+    splits = ", ".join(sorted(set(tidy["split"])))
+    items = [
+        "**1 MAC = 2 FLOPs.** fvcore counts MACs (its \"flop\" is a MAC); FLOPs are twice that.",
+        "**ops = flops + bops/64**, the binary-network literature's convention: a linear with "
+        "b_w-bit weights and b_a-bit activations counts BOPs = MACs x b_w x b_a instead of "
+        "FLOPs. ops is the headline compute figure for comparing fp and binary models.",
+        "Counts are **per sample at the preset's reference length** (its max length), as BERT "
+        "FLOP tables do"
+        + (f" ({'; '.join(lengths)})." if lengths else "."),
+        "Expected counts weight each exit's count by the share of eval samples that exit "
+        "there under the policy; `flop_reduction_pct` = 100 x (1 - ops_expected / "
+        "ops at the last exit).",
+        "`model_bytes` is the size on disk of the packed artifact (bits packed 8 per byte); "
+        "`size_ratio_vs_fp` divides fp-transformer's bytes (same preset) by the model's.",
+        f"Accuracy is on the `{splits}` split; `acc_policy` is the overthinking-corrected "
+        "accuracy under the exit policy, `acc_gain_from_exits_pts` = acc_policy - acc_final.",
+        "Latency is at batch 1 with real exits (SingleStream); throughput at the largest batch "
+        "measured (Offline).",
+        "Energy per sample is net of the idle baseline. Sources: " + _energy_sources(tidy)
+        + ". Estimated figures are model-based, never measurements, and are marked "
+        "\"estimated\" in tables and hatched in the plot.",
+        "The exit-policy constants (delta of beex-entropy-drop, tau of deebert-entropy, "
+        "patience t of pabee-patience) are **ours, not the paper's**: configurable, and "
+        "calibrated on the validation split"
+        + (f" (used here: {'; '.join(policy_consts)})." if policy_consts else "."),
+        "Numbers: integers in full, figures of 10,000 or more rounded to an integer, others to "
+        "4 significant digits; summary.csv and tidy.csv hold the exact values.",
+    ]
+    return [Heading("Conventions"), Bullets(items)]
+
+
+def _environment(runs: list[Run]) -> list[Block]:
+    blocks: list[Block] = [Heading("Environment")]
+    for run in runs:
+        title = f"{', '.join(run.run_ids) or run.path.name}"
+        pairs = flatten(run.environment)
+        if not pairs:
+            blocks.append(Paragraph(f"{title}: no environment.json in the run."))
+            continue
+        blocks += [Heading(title, 3), Table(["key", "value"], [[k, v] for k, v in pairs])]
+    return blocks
+
+
+def _configuration(runs: list[Run]) -> list[Block]:
+    blocks: list[Block] = [Heading("Configuration")]
+    for run in runs:
+        title = f"{', '.join(run.run_ids) or run.path.name}"
+        pairs = flatten(run.config)
+        if not pairs:
+            blocks.append(Paragraph(f"{title}: no config.json in the run."))
+            continue
+        blocks += [Heading(title, 3), Table(["key", "value"], [[k, v] for k, v in pairs])]
+    return blocks
+
+
+def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
+                   plots: list[Plot]) -> list[Block]:
+    """Every block of the report, in order."""
+    keys = key_columns(tidy)
+    claim_cols, claim_rows = paper_claims(summary)
+    blocks: list[Block] = [
+        Heading("beexbench report", 1),
+        Paragraph(f"{len(runs)} run(s), {len(tidy)} result rows, {len(summary)} summary rows. "
+                  "Tables: `tidy.csv` (every row of every run), `summary.csv` (one row per "
+                  f"{' x '.join(keys)})."),
+        _runs_table(runs),
+        *conventions(runs, tidy),
+        Heading("Paper claims"),
+        Paragraph("Our measurement of each headline claim of the BEExformer paper beside the "
+                  "published figure, with the dataset, preset and target it was measured on. "
+                  "Our presets are far smaller than the paper's models, so the figures are "
+                  "not expected to match."),
+        Table(claim_cols, claim_rows, "paper claims"),
+        Heading("Summary"),
+        *summary_tables(summary, keys),
+        Heading("Plots"),
+        *[Figure(p.path, p.title, p.caption) for p in plots],
+        *_environment(runs),
+        *_configuration(runs),
+    ]
+    if not plots:
+        blocks.insert(blocks.index(Heading("Plots")) + 1,
+                      Paragraph("These runs hold nothing to plot."))
+    return blocks

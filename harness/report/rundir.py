@@ -1,0 +1,159 @@
+"""Read and validate a run directory written by `beexbench bench`.
+
+A run directory holds results.csv (the tidy rows, columns RESULT_COLUMNS),
+config.json, environment.json, predictions/<model>.csv or
+predictions/<model>__<policy>.csv, and optionally samples/<model>.csv with the raw
+per-iteration samples (policy, metric, batch_size, value). Only results.csv is
+required; everything else is read when present.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import UsageError
+from harness.results.schema import RESULT_COLUMNS
+
+PREDICTION_REQUIRED = ("id", "label", "exit_layer", "pred_policy")
+SAMPLE_COLUMNS = ("policy", "metric", "batch_size", "value")
+
+
+@dataclass
+class Run:
+    """One run directory, loaded.
+
+    `results` has every column as text exactly as stored, plus `value` as a float
+    (parsed with Python's correctly rounded float(), so it round-trips) and
+    `value_text`, the stored text of the value.
+    """
+
+    path: Path
+    results: pd.DataFrame
+    config: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    # (model, policy or None) -> predictions table; None when the file names no policy.
+    predictions: dict[tuple[str, str | None], pd.DataFrame] = field(default_factory=dict)
+    # model -> raw samples table
+    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return sorted(set(self.results["run_id"]))
+
+    def default_policy(self, model: str) -> str | None:
+        """The policy that carries the model's policy-independent rows (its default)."""
+        rows = self.results[self.results["model"] == model]
+        if rows.empty:
+            return None
+        sized = rows[rows["metric"] == "model_bytes"]
+        if not sized.empty:
+            return str(sized["policy"].iloc[0])
+        return str(rows["policy"].value_counts().index[0])
+
+
+def _read_csv_text(path: Path, what: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.EmptyDataError:
+        raise UsageError(f"{path}: empty {what} (no header row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{path}: malformed {what}: {first}") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def _require_columns(df: pd.DataFrame, required: tuple[str, ...], path: Path) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise UsageError(f"{path}: missing columns: {', '.join(missing)}")
+
+
+def _parse_floats(texts: pd.Series, path: Path, column: str) -> list[float]:
+    values = []
+    for line, text in enumerate(texts, start=2):
+        try:
+            values.append(float(text))
+        except ValueError:
+            raise UsageError(f"{path}: line {line}: {column} {text!r} is not a number") from None
+    return values
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """results.csv as text columns, with `value` parsed to float and `value_text` kept."""
+    df = _read_csv_text(path, "results.csv")
+    _require_columns(df, RESULT_COLUMNS, path)
+    df["value_text"] = df["value"]
+    df["value"] = _parse_floats(df["value"], path, "value")
+    bad = [v for v in df["estimated"] if v not in ("true", "false")]
+    if bad:
+        raise UsageError(f"{path}: estimated must be 'true' or 'false', found {bad[0]!r}")
+    return df
+
+
+def _read_predictions(directory: Path) -> dict[tuple[str, str | None], pd.DataFrame]:
+    out: dict[tuple[str, str | None], pd.DataFrame] = {}
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.csv")):
+        model, _, policy = path.stem.partition("__")
+        df = _read_csv_text(path, "predictions file")
+        _require_columns(df, PREDICTION_REQUIRED, path)
+        exit_layer = _parse_floats(df["exit_layer"], path, "exit_layer")
+        if any(math.isnan(v) for v in exit_layer):
+            raise UsageError(f"{path}: exit_layer has an empty value")
+        df["exit_layer"] = [int(v) for v in exit_layer]
+        out[(model, policy or None)] = df
+    return out
+
+
+def _read_samples(directory: Path) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.csv")):
+        df = _read_csv_text(path, "samples file")
+        _require_columns(df, SAMPLE_COLUMNS, path)
+        df["value"] = _parse_floats(df["value"], path, "value")
+        df["batch_size"] = [int(v) for v in _parse_floats(df["batch_size"], path, "batch_size")]
+        out[path.stem] = df
+    return out
+
+
+def load_run(path: str | Path) -> Run:
+    """Load one run directory; raise UsageError naming the input on anything malformed."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"run directory {path} does not exist")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a directory (expected a run directory)")
+    results_path = path / "results.csv"
+    if not results_path.is_file():
+        raise UsageError(f"{path}: no results.csv (not a run directory from `beexbench bench`)")
+    return Run(
+        path=path,
+        results=read_results(results_path),
+        config=_read_json(path / "config.json"),
+        environment=_read_json(path / "environment.json"),
+        predictions=_read_predictions(path / "predictions"),
+        samples=_read_samples(path / "samples"),
+    )

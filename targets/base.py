@@ -26,6 +26,11 @@ class EnergyReading:
         return asdict(self)
 
 
+class EnergyUnavailable(RuntimeError):
+    """A meter could not give a trustworthy figure for this span (e.g. a counter went
+    backwards, or the sensor stopped answering); the span has no energy rows."""
+
+
 class EnergyMeter(ABC):
     """Measures energy over a span: start(), run the work, stop() -> EnergyReading."""
 
@@ -80,7 +85,8 @@ class Target(ABC):
     def set_threads(self, threads: int | None) -> int:
         """Set the intra-op thread count (None: all cores); returns the count in force."""
 
-    def reset_peak_memory(self) -> None:
+    # an optional hook: targets without device memory keep this no-op
+    def reset_peak_memory(self) -> None:  # noqa: B027
         """Start a fresh peak-memory window (device memory where the target has it)."""
 
     def peak_memory_mb(self) -> dict[str, float]:

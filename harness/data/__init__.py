@@ -1,0 +1,1 @@
+"""Datasets: bundled real text, GLUE from a local directory, synthetic data for tests."""

@@ -1,0 +1,1 @@
+"""Measurements: FLOPs/BOPs, model bytes, latency, memory, energy, accuracy."""

@@ -1,0 +1,173 @@
+"""Training from scratch (no distillation), checkpoint caching and policy calibration.
+
+Loss over all exits: L = sum_i w_i * CE(p_i, y), with w_i = i / sum_j j ("soft
+routing": deeper exits weigh more). AdamW; latent binary weights and their scales
+take `binary_lr`, everything else `lr`; linear warm-up then linear decay. Seeded and
+deterministic on CPU. The epoch with the best validation accuracy of the last exit
+is kept.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from harness.calibrate import choose, sweep
+from harness.checkpoint import Checkpoint, checkpoint_root, load_checkpoint, save_checkpoint
+from harness.config import PRESETS, Preset, config_hash
+from harness.data.base import TextDataset
+from harness.data.registry import load_dataset
+from harness.data.splits import stratified_split
+from harness.data.tokenizer import encode, train_tokenizer
+from harness.evaluate import record_exits
+from models.binarize import BinaryEmbedding, BinaryLinear
+from models.exits import make_policy
+from models.registry import get_model_spec
+from models.transformer import EncoderClassifier, ModelConfig
+
+# Bump when a change to the code changes what training produces: it keys the cache.
+TRAINING_CODE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    model: str
+    dataset: str
+    preset: str
+    seed: int = 0
+    data_dir: Path | None = None
+
+    def preset_config(self) -> Preset:
+        return PRESETS.get(self.preset)
+
+    def key(self) -> str:
+        get_model_spec(self.model)  # an unknown name fails before any work
+        return config_hash({
+            "model": self.model, "dataset": self.dataset, "seed": self.seed,
+            "preset": self.preset_config().to_dict(), "code": TRAINING_CODE_VERSION,
+        })
+
+    def checkpoint_dir(self) -> Path:
+        return checkpoint_root() / f"{self.model}--{self.dataset}--{self.preset}--{self.key()}"
+
+
+def exit_weights(n_exits: int) -> torch.Tensor:
+    idx = torch.arange(1, n_exits + 1, dtype=torch.float32)
+    return idx / idx.sum()
+
+
+def param_groups(model: EncoderClassifier, preset: Preset) -> list[dict]:
+    binary, decay, plain = [], [], []
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if isinstance(module, BinaryLinear | BinaryEmbedding) and name in ("weight", "alpha"):
+                binary.append(p)
+            elif name == "weight" and p.dim() == 2:
+                decay.append(p)
+            else:
+                plain.append(p)
+    return [
+        {"params": binary, "lr": preset.binary_lr, "weight_decay": 0.0},
+        {"params": decay, "lr": preset.lr, "weight_decay": preset.weight_decay},
+        {"params": plain, "lr": preset.lr, "weight_decay": 0.0},
+    ]
+
+
+def _progress(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
+                data: TextDataset | None = None) -> Checkpoint:
+    """Train (or reuse the cached checkpoint of) one model; returns the loaded checkpoint."""
+    path = request.checkpoint_dir()
+    if path.exists() and not force:
+        _progress(quiet, f"[{request.model}] reusing checkpoint {path.name}")
+        return load_checkpoint(path)
+    preset = request.preset_config()
+    spec = get_model_spec(request.model)
+    data = data or load_dataset(request.dataset, request.data_dir)
+    splits = stratified_split(data, request.seed)
+    torch.manual_seed(request.seed)
+    tokenizer = train_tokenizer([data.texts[i] for i in splits.train], preset.vocab_size)
+    labels = torch.tensor(data.labels)
+    ids, lengths = encode(tokenizer, data.texts, preset.max_len)
+
+    cfg = spec.config(ModelConfig(
+        vocab_size=tokenizer.get_vocab_size(), n_classes=data.n_classes,
+        d_model=preset.d_model, heads=preset.heads, blocks=preset.blocks,
+        max_len=preset.max_len, dropout=preset.dropout, ffn_mult=preset.ffn_mult,
+        slfn_mult=preset.slfn_mult,
+    ))
+    torch.manual_seed(request.seed)
+    model = EncoderClassifier(cfg)
+    optimizer = torch.optim.AdamW(param_groups(model, preset))
+    train_idx = torch.tensor(splits.train)
+    val_idx = torch.tensor(splits.val)
+    steps_per_epoch = -(-len(train_idx) // preset.batch_size)
+    total = steps_per_epoch * preset.epochs
+    warmup = max(1, int(total * preset.warmup_frac))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup))))
+    weights = exit_weights(len(model.exit_blocks))
+    gen = torch.Generator().manual_seed(request.seed)
+
+    best_acc, best_state, history = -1.0, None, []
+    started = time.perf_counter()
+    for epoch in range(1, preset.epochs + 1):
+        model.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        total_loss = 0.0
+        for step in range(steps_per_epoch):
+            batch = order[step * preset.batch_size:(step + 1) * preset.batch_size]
+            width = int(lengths[batch].max())
+            logits = model(ids[batch, :width])  # [n_exits, B, C]
+            y = labels[batch]
+            loss = sum(w * F.cross_entropy(lg, y) for w, lg in zip(weights, logits, strict=True))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total_loss += loss.item()
+        record = record_exits(model, ids[val_idx], lengths[val_idx])
+        val_acc = 100.0 * float((record.preds[-1] == labels[val_idx]).float().mean())
+        history.append({"epoch": epoch, "loss": total_loss / steps_per_epoch, "val_acc": val_acc})
+        _progress(quiet, f"[{request.model}] epoch {epoch}/{preset.epochs} "
+                         f"loss {total_loss / steps_per_epoch:.4f} val acc {val_acc:.2f}% "
+                         f"({time.perf_counter() - started:.0f} s)")
+        if val_acc > best_acc:
+            best_acc = val_acc
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    train_seconds = time.perf_counter() - started
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+
+    record = record_exits(model, ids[val_idx], lengths[val_idx])
+    policies = {}
+    for policy in spec.policies:
+        if not make_policy(policy).param_name:
+            policies[policy] = {"param": None}
+            continue
+        points = sweep(record, labels[val_idx], policy)
+        chosen = choose(points)
+        policies[policy] = {"param": chosen.param, "val_acc": chosen.acc,
+                            "sweep": [p.to_dict() for p in points]}
+        _progress(quiet, f"[{request.model}] calibrated {policy}: param {chosen.param:g} "
+                         f"(val acc {chosen.acc:.2f}%, avg exit {chosen.avg_exit_layer:.2f})")
+    meta = {
+        "model": request.model, "dataset": request.dataset, "preset": request.preset,
+        "seed": request.seed, "key": request.key(), "preset_config": preset.to_dict(),
+        "model_config": cfg.to_dict(), "label_names": list(data.label_names),
+        "split_hash": splits.digest(), "policies": policies, "train_seconds": train_seconds,
+        "history": history, "torch": torch.__version__,
+    }
+    save_checkpoint(path, meta, model, tokenizer, splits)
+    return load_checkpoint(path)

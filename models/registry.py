@@ -1,0 +1,46 @@
+"""Model registry: name -> ModelSpec (how the shared backbone is configured)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from harness.registry import Registry
+from models.transformer import EncoderClassifier, ModelConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    overrides: dict = field(default_factory=dict)  # ModelConfig fields this family sets
+    policies: tuple[str, ...] = ("final",)  # the first is the model's default policy
+    description: str = ""
+
+    @property
+    def default_policy(self) -> str:
+        return self.policies[0]
+
+    def config(self, base: ModelConfig) -> ModelConfig:
+        return replace(base, **self.overrides)
+
+    def build(self, base: ModelConfig) -> EncoderClassifier:
+        return EncoderClassifier(self.config(base))
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    return MODELS.register(spec.name)(spec)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    import models.beexformer  # noqa: F401  (registers its models)
+    import models.binarybert  # noqa: F401
+    import models.fp_transformer  # noqa: F401
+
+    return MODELS.get(name)
+
+
+def model_names() -> list[str]:
+    get_model_spec("fp-transformer")
+    return MODELS.names()

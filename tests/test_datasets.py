@@ -1,0 +1,81 @@
+import bz2
+
+import pytest
+
+from harness.cli import main
+from harness.data.glue import TASKS, load_glue, read_glue_tsv
+from harness.data.registry import load_dataset
+from harness.data.rt_polarity import parse_rt_csv
+from harness.errors import UsageError
+
+
+def test_rt_polarity_has_the_expected_class_counts():
+    data = load_dataset("rt-polarity")
+    assert len(data) == 12752
+    assert data.class_counts() == {"rotten": 5384, "fresh": 7368}
+    assert len(set(data.texts)) == len(data)
+
+
+def test_bbc_news_has_the_expected_class_counts():
+    data = load_dataset("bbc-news")
+    assert len(data) == 2225
+    assert sorted(data.class_counts().values()) == [386, 401, 417, 510, 511]
+
+
+def test_rt_parser_drops_plot_rows_and_duplicates():
+    raw = bz2.compress(b"category,text\nfresh,good\nplot,story\nrotten,bad\nfresh,good\n")
+    data = parse_rt_csv(raw, "x.csv.bz2")
+    assert data.texts == ("good", "bad") and data.labels == (1, 0)
+
+
+def test_rt_parser_rejects_corrupt_data():
+    with pytest.raises(UsageError, match="not a bz2"):
+        parse_rt_csv(b"not bz2", "x.csv.bz2")
+    with pytest.raises(UsageError, match="line 2: unknown category"):
+        parse_rt_csv(bz2.compress(b"category,text\nmeh,ok\n"), "x.csv.bz2")
+
+
+def _write(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+
+
+def test_glue_pairs_are_joined_with_a_separator(tmp_path):
+    rte = tmp_path / "RTE"
+    _write(rte, "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tA cat.\tAn animal.\t"
+                             "entailment\n1\tA dog.\tA car.\tnot_entailment\n")
+    _write(rte, "dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\tX.\tY.\tentailment\n")
+    data = load_glue("rte", tmp_path)
+    assert data.texts[0] == "A cat. [SEP] An animal."
+    assert data.labels == (1, 0, 1)
+
+
+def test_glue_headerless_cola(tmp_path):
+    _write(tmp_path, "train.tsv", "gj04\t1\t\tThe sailors rode the breeze.\n")
+    _write(tmp_path, "dev.tsv", "gj04\t0\t*\tThe more we study verbs.\n")
+    data = load_glue("cola", tmp_path)
+    assert data.texts == ("The sailors rode the breeze.", "The more we study verbs.")
+
+
+def test_glue_missing_column_names_file_and_line(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("sentence\tlabels\nhello\t1\n")
+    with pytest.raises(UsageError, match=r"train.tsv: line 1: missing column 'label'"):
+        read_glue_tsv(path, TASKS["sst2"])
+
+
+def test_glue_bad_label_names_file_and_line_through_the_cli(tmp_path, capsys, checkpoint_cache):
+    sst = tmp_path / "SST-2"
+    _write(sst, "train.tsv", "sentence\tlabel\ngood film\t1\nbad film\tpositive\n")
+    _write(sst, "dev.tsv", "sentence\tlabel\nok\t0\n")
+    code = main(["train", "--model", "beexformer", "--dataset", "glue-sst2", "--preset", "tiny",
+                 "--data-dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "SST-2/train.tsv: line 3: bad label 'positive'" in err
+
+
+def test_glue_needs_a_data_dir():
+    with pytest.raises(UsageError, match="needs --data-dir"):
+        load_dataset("glue-sst2")

@@ -8,6 +8,7 @@ every plot is faceted by target (one panel each).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _facets(targets: list[str], width: float = 6.0, height: float = 4.2,
             sharey: bool = False) -> tuple[plt.Figure, dict[str, plt.Axes]]:
     fig, axes = plt.subplots(1, len(targets), figsize=(width * len(targets), height),
                              squeeze=False, sharey=sharey)
-    out = dict(zip(targets, axes[0]))
+    out = dict(zip(targets, axes[0], strict=True))
     if len(targets) > 1:
         for target, ax in out.items():
             ax.set_title(f"target: {target}")
@@ -72,7 +73,7 @@ def _log_x(ax: plt.Axes) -> None:
 
 def _palette(labels: list[str]) -> dict[str, tuple]:
     colors = sns.color_palette("tab10", n_colors=max(len(labels), 1))
-    return dict(zip(labels, colors))
+    return dict(zip(labels, colors, strict=False))
 
 
 def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -125,9 +126,9 @@ def plot_model_bytes(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
         part = df[df["target"] == target].sort_values("model_bytes", ascending=False)
         sns.barplot(data=part, y="label", x="model_bytes", hue="label", legend=False,
                     palette=_palette(list(part["label"])), ax=ax)
-        for bar, value in zip(ax.patches, part["model_bytes"]):
-            ax.annotate(format_value(value), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+        for y, value in enumerate(part["model_bytes"]):  # bars sit at y = 0, 1, ...
+            ax.annotate(format_value(value), (value, y), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=8)
         ax.set_xscale("log")
         ax.set_xlim(right=part["model_bytes"].max() * 4)
         ax.set_xlabel("model bytes (packed artifact on disk, log)")
@@ -150,8 +151,11 @@ def plot_latency(summary: pd.DataFrame, samples: pd.DataFrame, out_dir: Path) ->
         st = stats[(stats["target"] == target) & ~stats["label"].isin(set(raw.get("label", [])))]
         order = sorted(set(raw.get("label", [])) | set(st["label"]))
         if not raw.empty:
-            sns.boxplot(data=raw, x="value", y="label", hue="label", order=order,
-                        palette=palette, legend=False, fliersize=2, ax=ax)
+            with warnings.catch_warnings():
+                # seaborn 0.13 passes matplotlib 3.11 a deprecated boxplot argument.
+                warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+                sns.boxplot(data=raw, x="value", y="label", hue="label", order=order,
+                            palette=palette, legend=False, fliersize=2, ax=ax)
         for _, row in st.iterrows():
             y = order.index(row["label"])
             ax.plot([row["latency_p50_ms"]], [y], marker="D", color=palette[row["label"]])
@@ -178,7 +182,7 @@ def plot_exit_depth(exits: pd.DataFrame, out_dir: Path) -> Plot | None:
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     several_targets = panels["target"].nunique() > 1
-    for ax, (_, panel) in zip(axes.flat, panels.iterrows()):
+    for ax, (_, panel) in zip(axes.flat, panels.iterrows(), strict=False):
         part = exits[(exits["target"] == panel["target"]) & (exits["label"] == panel["label"])]
         blocks = np.arange(1, int(part["blocks"].max()) + 1)
         share = part["exit_layer"].value_counts(normalize=True).reindex(blocks, fill_value=0)
@@ -206,7 +210,7 @@ def plot_energy(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
         estimated = part["energy_estimated"] == "estimated"
         bars = ax.barh(part["label"], part["energy_j_per_sample"],
                        color=[palette[x] for x in part["label"]], edgecolor="0.2")
-        for bar, est, source in zip(bars, estimated, part["energy_source"]):
+        for bar, est, source in zip(bars, estimated, part["energy_source"], strict=True):
             if est:
                 bar.set_hatch("///")
             tag = f"estimated ({source})" if est else f"measured ({source})"

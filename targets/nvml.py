@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -44,7 +45,9 @@ def energy_delta_j(start_mj: int, stop_mj: int) -> float:
     return (stop_mj - start_mj) / 1e3
 
 
+@functools.cache
 def _nvml() -> Any:
+    """pynvml, initialised once per process (nvmlInit is reference-counted)."""
     import pynvml
 
     pynvml.nvmlInit()

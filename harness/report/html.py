@@ -16,8 +16,9 @@ from harness.report.document import Block, Bullets, Figure, Heading, Paragraph, 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
        padding: 0 1em; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; text-align: left; }
+.scroll { overflow-x: auto; margin: 0.6em 0 1.4em; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; text-align: left; white-space: nowrap; }
 th { background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0 2em; }
@@ -26,7 +27,7 @@ figcaption { font-size: 0.9em; color: #444; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
-_NUMBER = re.compile(r"^-?[0-9.]+(e[-+]?[0-9]+)?$")
+_NUMBER = re.compile(r"^[-+]?[0-9.]+(e[-+]?[0-9]+)?$|^—$")
 
 
 def _inline(text: str) -> str:
@@ -44,7 +45,9 @@ def _table(table: Table) -> str:
             f'<td class="num">{escape(c)}</td>' if _NUMBER.match(c) else f"<td>{escape(c)}</td>"
             for c in row)
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # Wide tables scroll sideways rather than squeezing every cell onto three lines.
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _figure(fig: Figure, base: Path) -> str:

@@ -62,8 +62,8 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UsageError
-from harness.report.atomic import atomic_write_text
 from harness.report.rundir import Run
+from harness.results.atomic import atomic_write_text
 
 FORMAT = "beexbench-baseline"
 VERSION = 1

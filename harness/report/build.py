@@ -11,13 +11,13 @@ import pandas as pd
 
 from harness.errors import UsageError
 from harness.report import html, markdown
-from harness.report.atomic import atomic_write_text
 from harness.report.document import build_document
 from harness.report.labels import series_labels
 from harness.report.plotdata import exit_depths, latency_samples, sweep_points
 from harness.report.plots import make_plots
 from harness.report.rundir import Run, load_run
 from harness.report.summary import build_summary
+from harness.results.atomic import atomic_write_text
 from harness.results.schema import RESULT_COLUMNS
 
 

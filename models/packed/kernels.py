@@ -66,24 +66,39 @@ def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tenso
 
 @dataclass(frozen=True)
 class Backend:
-    """One implementation of the packed kernels; calls are validated first."""
+    """One implementation of the packed kernels, with its arguments validated.
+
+    ``self_checked`` implementations check their own arguments (the native kernels,
+    whose checks cost nothing next to a Python wrapper's); a failed check is then
+    re-diagnosed by :func:`validate` so that the caller gets a UsageError.
+    """
 
     name: str
     detail: str  # build flags, or why the fallback is in use
     _w1a1: Kernel
     _w1a32: Kernel
+    self_checked: bool = False
+
+    def _call(self, kernel: Kernel, x: torch.Tensor, w_packed: torch.Tensor, n: int,
+              alpha: torch.Tensor) -> torch.Tensor:
+        if not self.self_checked:
+            validate(x, w_packed, n, alpha)
+            return kernel(x, w_packed, n, alpha)
+        try:
+            return kernel(x, w_packed, n, alpha)
+        except (RuntimeError, TypeError):
+            validate(x, w_packed, n, alpha)
+            raise
 
     def w1a1(self, x: torch.Tensor, w_packed: torch.Tensor, n: int,
              alpha: torch.Tensor) -> torch.Tensor:
         """``alpha * (sign(x) @ sign(W).T)`` with binary activations; fp32 ``[B, m]``."""
-        validate(x, w_packed, n, alpha)
-        return self._w1a1(x, w_packed, n, alpha)
+        return self._call(self._w1a1, x, w_packed, n, alpha)
 
     def w1a32(self, x: torch.Tensor, w_packed: torch.Tensor, n: int,
               alpha: torch.Tensor) -> torch.Tensor:
         """``x @ (alpha * sign(W)).T`` with fp32 activations; fp32 ``[B, m]``."""
-        validate(x, w_packed, n, alpha)
-        return self._w1a32(x, w_packed, n, alpha)
+        return self._call(self._w1a32, x, w_packed, n, alpha)
 
 
 # --- pure-torch fallback: unpack the signs and use the fp32 matmul ----------------
@@ -165,7 +180,7 @@ def build_native() -> Backend:
         build_directory=str(build_dir),
         verbose=False,
     )
-    return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32)
+    return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, self_checked=True)
 
 
 @functools.cache

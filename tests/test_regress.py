@@ -221,7 +221,8 @@ def test_bad_run_and_missing_baseline_exit_2(tmp_path, capsys):
         (["--baseline", str(tmp_path / "none.json"), str(run)], "does not exist"),
         (["--baseline", str(tmp_path / "b.json"), str(tmp_path / "no-run")], "does not exist"),
         (["--baseline", str(tmp_path / "b.json"), str(tmp_path)], "no results.csv"),
-        (["--baseline", str(tmp_path / "dir" / "b.json"), str(run), "--update"], "cannot write"),
+        (["--baseline", str(run / "results.csv" / "b.json"), str(run), "--update"],
+         "cannot write"),
     ]
     for argv, why in cases:
         assert main(["regress", *argv]) == 2, argv

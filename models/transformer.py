@@ -46,6 +46,12 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def backbone(self) -> ModelConfig:
+        """The shape alone, with every family choice at its fp32 default."""
+        return ModelConfig(self.vocab_size, self.n_classes, self.d_model, self.heads,
+                           self.blocks, self.max_len, self.dropout, self.ffn_mult,
+                           self.slfn_mult)
+
 
 LinearFactory = Callable[[int, int], nn.Module]
 

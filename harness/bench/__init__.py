@@ -1,0 +1,1 @@
+"""`beexbench bench`: train what is missing, measure every model on a target, store rows."""

@@ -1,0 +1,49 @@
+"""The benchmark's whole configuration, a frozen dataclass written to config.json."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.config import PRESETS
+from harness.metrics.latency import LoopSettings
+
+# MLPerf LoadGen defaults are 10 s and 100 queries; smaller presets scale them down so
+# the default job stays within minutes on two cores.
+LOOP_DEFAULTS = {
+    "tiny": LoopSettings(warmup=3, min_queries=20, min_seconds=0.2, batch_size=32),
+    "small": LoopSettings(warmup=20, min_queries=100, min_seconds=2.0, batch_size=32),
+    "paper": LoopSettings(warmup=20, min_queries=100, min_seconds=10.0, batch_size=32),
+}
+RUNTIMES = ("fake-quant", "packed")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    target: str
+    models: tuple[str, ...]
+    dataset: str
+    preset: str
+    seed: int = 0
+    split: str = "test"
+    threads: int | None = None  # None: every core the process may use
+    runtime: str = "fake-quant"
+    loop: LoopSettings | None = None
+    energy: bool = True
+    data_dir: str | None = None
+
+    def loop_settings(self) -> LoopSettings:
+        return self.loop or LOOP_DEFAULTS.get(self.preset, LOOP_DEFAULTS["small"])
+
+    def seq_len(self) -> int:
+        """Reference length for op counts: the preset's max length."""
+        return PRESETS.get(self.preset).max_len
+
+    def data_path(self) -> Path | None:
+        return Path(self.data_dir) if self.data_dir else None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["loop"] = asdict(self.loop_settings())
+        out["preset_config"] = PRESETS.get(self.preset).to_dict()
+        return out

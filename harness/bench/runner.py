@@ -1,0 +1,301 @@
+"""Measure each model the same way on one target and store the rows.
+
+Per model: (train or reuse the checkpoint) -> predictions on the eval split for every
+exit -> packed artifact and sizes -> ops per exit depth -> then, per exit policy,
+accuracy, expected ops, latency (batch 1, real exits), throughput (batch N), peak
+memory and energy. Policy-independent rows carry the model's default policy.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness.bench.config import BenchConfig
+from harness.bench.rows import RowContext
+from harness.checkpoint import Checkpoint
+from harness.data.base import TextDataset
+from harness.data.registry import load_dataset
+from harness.environment import environment, git_sha, host
+from harness.errors import UsageError
+from harness.evaluate import ExitRecord, apply_policy, record_exits
+from harness.metrics.energy import measure_energy
+from harness.metrics.flops import FlopReport, count_ops, expected_counts
+from harness.metrics.latency import LoopSettings, run_until
+from harness.metrics.memory import PeakRss, resident_parameter_bytes
+from harness.predictions import EncodedSplit, encode_split, predict
+from harness.results.atomic import atomic_write_text
+from harness.results.store import RunStore
+from harness.train import TrainRequest, train_model
+from models.artifact import export_fp32, export_packed, parameter_counts
+from models.exits import ExitPolicy, make_policy
+from models.registry import get_model_spec, model_names
+from models.transformer import EncoderClassifier
+from targets.base import EnergyUnavailable, Target
+from targets.registry import get_target
+
+DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer")
+
+
+def resolve_models(spec: str) -> tuple[str, ...]:
+    if spec == "all":
+        return tuple(model_names())
+    names = tuple(n.strip() for n in spec.split(",") if n.strip())
+    if not names:
+        raise UsageError("--models is empty")
+    for name in names:
+        get_model_spec(name)
+    return names
+
+
+def new_run_id(cfg: BenchConfig) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{cfg.target}-{cfg.preset}-{uuid.uuid4().hex[:6]}"
+
+
+class Progress:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+
+class Bench:
+    """One benchmark run over a list of models on one target."""
+
+    def __init__(self, cfg: BenchConfig, target: Target, store: RunStore, data: TextDataset,
+                 run_id: str, progress: Progress) -> None:
+        self.cfg, self.target, self.store, self.data = cfg, target, store, data
+        self.run_id, self.progress = run_id, progress
+        self.threads = target.set_threads(cfg.threads)
+        self.device_name = str(target.describe().get("device") or target.name)
+        self._fp_reference_bytes: int | None = None
+
+    # -- per model -------------------------------------------------------------------------
+    def run_model(self, name: str) -> list[dict]:
+        say = self.progress
+        request = TrainRequest(name, self.cfg.dataset, self.cfg.preset, self.cfg.seed,
+                               self.cfg.data_path())
+        ckpt = train_model(request, quiet=self.progress.quiet, data=self.data)
+        spec = get_model_spec(name)
+        ctx = RowContext(self.run_id, git_sha(), host(), self.target.name, self.device_name,
+                         name, self.cfg.preset, self.cfg.dataset, self.cfg.split,
+                         spec.default_policy, self.threads, self.cfg.runtime)
+        split = encode_split(ckpt, self.data, self.cfg.split)
+        model = self.target.prepare(ckpt.model)
+        record = record_exits(ckpt.model, split.ids, split.lengths)
+        rows = self.size_rows(ctx, ckpt)
+        say(f"[{name}] counting ops at length {self.cfg.seq_len()}")
+        flops = count_ops(ckpt.model, self.cfg.seq_len())
+        rows += self.per_exit_rows(ctx, flops)
+        for policy_name in spec.policies:
+            policy = make_policy(policy_name, ckpt.policy_param(policy_name))
+            pctx = ctx.with_policy(policy_name)
+            rows += self.policy_rows(pctx, ckpt, model, split, record, flops, policy,
+                                     default=policy_name == spec.default_policy)
+        return rows
+
+    def size_rows(self, ctx: RowContext, ckpt: Checkpoint) -> list[dict]:
+        artifact = self.store.root / "artifacts" / f"{ctx.model}.safetensors"
+        packed = export_packed(ckpt.model, ctx.model, artifact)
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = export_fp32(ckpt.model, Path(tmp) / "fp32.safetensors")
+        reference = self.fp_reference_bytes(ckpt.model)
+        counts = parameter_counts(ckpt.model)
+        return [
+            ctx.row("model_bytes", packed, "bytes", source="artifact"),
+            ctx.row("compression_ratio", fp32 / packed, "x", source="artifact"),
+            ctx.row("size_ratio_vs_fp", reference / packed, "x", source="artifact"),
+            ctx.row("params_total", counts["params_total"], "count", source="module"),
+            ctx.row("params_binary", counts["params_binary"], "count", source="module"),
+        ]
+
+    def fp_reference_bytes(self, model: EncoderClassifier) -> int:
+        """Packed bytes of `fp-transformer` of the same backbone shape (weights do not
+        change a file's size, so an untrained one of the same shape serves)."""
+        if self._fp_reference_bytes is None:
+            ref = get_model_spec("fp-transformer").build(model.cfg.backbone())
+            with tempfile.TemporaryDirectory() as tmp:
+                self._fp_reference_bytes = export_packed(ref, "fp-transformer",
+                                                         Path(tmp) / "fp.safetensors")
+        return self._fp_reference_bytes
+
+    def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
+        rows = []
+        for k, c in flops.per_exit.items():
+            for metric, value, unit in (("macs", c.macs, "MAC"), ("flops", c.flops, "FLOP"),
+                                        ("bops", c.bops, "BOP"), ("ops", c.ops, "op")):
+                rows.append(ctx.row(f"{metric}_exit_{k}", value, unit, source="fvcore"))
+        if flops.unsupported:
+            atomic_write_text(self.store.root / "flops" / f"{ctx.model}-unsupported.txt",
+                              "".join(f"{op}\t{n}\n" for op, n in flops.unsupported.items()))
+        return rows
+
+    def policy_rows(self, ctx: RowContext, ckpt: Checkpoint, model: EncoderClassifier,
+                    split: EncodedSplit, record: ExitRecord, flops: FlopReport,
+                    policy: ExitPolicy, default: bool) -> list[dict]:
+        say = self.progress
+        table = predict(ckpt, split, policy, record)
+        suffix = "" if default else f"__{policy.name}"
+        table.write(self.store.root / "predictions" / f"{ctx.model}{suffix}.csv")
+        rows = [ctx.row(m, v, _accuracy_unit(m), source="predictions")
+                for m, v in table.metrics().items()]
+        expected = expected_counts(flops.per_exit, table.exit_distribution())
+        last = flops.per_exit[max(flops.per_exit)]
+        for metric, unit in (("macs", "MAC"), ("flops", "FLOP"), ("bops", "BOP"), ("ops", "op")):
+            rows.append(ctx.row(f"{metric}_expected", expected[f"{metric}_expected"], unit,
+                                source="fvcore+predictions"))
+        rows.append(ctx.row("flop_reduction_pct",
+                            100.0 * (1.0 - expected["ops_expected"] / last.ops), "%",
+                            source="fvcore+predictions"))
+        rows += self.sweep_rows(ctx, record, split, flops, policy)
+        rows += self.timing_rows(ctx, model, split, policy)
+        say(f"[{ctx.model}] {policy.describe()}: acc {table.metrics()['acc_policy']:.2f}% "
+            f"avg exit {table.metrics()['avg_exit_layer']:.2f}")
+        return rows
+
+    def sweep_rows(self, ctx: RowContext, record: ExitRecord, split: EncodedSplit,
+                   flops: FlopReport, policy: ExitPolicy) -> list[dict]:
+        if not policy.param_name:
+            return []
+        rows = []
+        for value in type(policy).grid:
+            outcome = apply_policy(record, make_policy(policy.name, value))
+            acc = 100.0 * float((outcome.pred_policy == split.labels).float().mean())
+            dist = {k: float((outcome.exit_layer == k).float().mean()) for k in flops.per_exit}
+            ops = expected_counts(flops.per_exit, dist)["ops_expected"]
+            stat = f"{policy.param_name}={value:g}"
+            rows.append(ctx.row("sweep_acc_policy", acc, "%", stat=stat, source="predictions"))
+            rows.append(ctx.row("sweep_ops_expected", ops, "op", stat=stat,
+                                source="fvcore+predictions"))
+        return rows
+
+    # -- timing, memory, energy ------------------------------------------------------------
+    def timing_rows(self, ctx: RowContext, model: EncoderClassifier, split: EncodedSplit,
+                    policy: ExitPolicy) -> list[dict]:
+        device = self.target.device()
+        loop = self.cfg.loop_settings()
+        singles = [split.ids[i:i + 1, :int(split.lengths[i])].to(device)
+                   for i in range(len(split.sample_ids))]
+        batches = []
+        for s in range(0, len(singles), loop.batch_size):
+            width = int(split.lengths[s:s + loop.batch_size].max())
+            batches.append(split.ids[s:s + loop.batch_size, :width].to(device))
+
+        def one(i: int) -> object:
+            return model.infer(singles[i], policy)
+
+        def many(i: int) -> object:
+            return model.infer(batches[i], policy)
+
+        timing_source = str(self.target.describe().get("timing_source", ""))
+        self.target.reset_peak_memory()
+        with PeakRss() as peak:
+            self.progress(f"[{ctx.model}] {policy.name}: latency, batch 1")
+            single = run_until(one, self.target.timer(), loop, len(singles))
+            self.progress(f"[{ctx.model}] {policy.name}: throughput, batch {loop.batch_size}")
+            offline = run_until(many, self.target.timer(), _offline(loop), len(batches))
+        rows = [ctx.row("latency_ms", v, "ms", stat=k, source=timing_source, batch_size=1)
+                for k, v in single.stats().items()]
+        n_queries = len(offline.samples_ms)
+        served = sum(int(batches[i % len(batches)].shape[0]) for i in range(n_queries))
+        rows.append(ctx.row("throughput_sps", served / (sum(offline.samples_ms) / 1e3),
+                            "samples/s", source=timing_source, batch_size=loop.batch_size))
+        rows.append(ctx.row("peak_rss_mb", peak.peak_mb, "MB", source=peak.source))
+        rows.append(ctx.row("param_bytes_resident", resident_parameter_bytes(model), "bytes",
+                            source="module"))
+        for metric, mb in self.target.peak_memory_mb().items():
+            rows.append(ctx.row(metric, mb, "MB", source="torch.cuda"))
+        self.write_samples(ctx, single.samples_ms)
+        if self.cfg.energy:
+            rows += self.energy_rows(ctx, one, len(singles), loop)
+        return rows
+
+    def energy_rows(self, ctx: RowContext, query, n_inputs: int, loop: LoopSettings) -> list:
+        self.progress(f"[{ctx.model}] {ctx.policy}: energy over {loop.min_seconds:g} s "
+                      f"+ idle baseline")
+        try:
+            result = measure_energy(self.target.energy_meter(), query, n_inputs,
+                                    loop.min_seconds)
+        except EnergyUnavailable as exc:
+            self.progress(f"[{ctx.model}] energy not measured: {exc}")
+            return []
+        src, est = result.gross.source, result.estimated
+        return [
+            ctx.row("energy_j_per_sample", result.net_j_per_sample, "J", stat="net", source=src,
+                    estimated=est, batch_size=1),
+            ctx.row("energy_j_per_sample", result.gross_j_per_sample, "J", stat="gross",
+                    source=src, estimated=est, batch_size=1),
+            ctx.row("idle_power_w", result.idle_power_w, "W", stat="mean",
+                    source=result.idle.source, estimated=result.idle.estimated),
+        ]
+
+    def write_samples(self, ctx: RowContext, samples_ms: list[float]) -> None:
+        path = self.store.root / "samples" / f"{ctx.model}.csv"
+        old = path.read_text().splitlines()[1:] if path.exists() else []
+        kept = [line for line in old if not line.startswith(f"{ctx.policy},")]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["policy", "metric", "batch_size", "value"])
+        buf.write("".join(line + "\n" for line in kept))
+        writer.writerows([ctx.policy, "latency_ms", 1, f"{v:.6f}"] for v in samples_ms)
+        atomic_write_text(path, buf.getvalue())
+
+
+def _offline(loop: LoopSettings) -> LoopSettings:
+    """Offline queries are whole batches: fewer of them make the same minimum duration."""
+    return LoopSettings(warmup=max(1, loop.warmup // 4), min_queries=max(5, loop.min_queries // 10),
+                        min_seconds=loop.min_seconds, batch_size=loop.batch_size)
+
+
+def _accuracy_unit(metric: str) -> str:
+    if metric == "avg_exit_layer":
+        return "blocks"
+    return "pts" if metric.endswith("_pts") else "%"
+
+
+def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> Path:
+    """Validate everything cheap first, then open the run directory and measure."""
+    progress = Progress(quiet)
+    target = get_target(cfg.target)
+    for name in cfg.models:
+        get_model_spec(name)
+    data = load_dataset(cfg.dataset, cfg.data_path())
+    run_id = new_run_id(cfg)
+    root = out or Path("results") / run_id
+    store = RunStore.open(root, resume)
+    try:
+        # Compare as JSON sees it (tuples become lists).
+        config = json.loads(json.dumps({"run_id": run_id, **cfg.to_dict()}))
+        config_path = root / "config.json"
+        if config_path.exists():
+            previous = json.loads(config_path.read_text())
+            run_id = previous.get("run_id", run_id)
+            if {k: v for k, v in previous.items() if k != "run_id"} != \
+                    {k: v for k, v in config.items() if k != "run_id"}:
+                raise UsageError(f"{config_path}: the run was started with another config; "
+                                 f"resume it with the same arguments")
+        else:
+            store.write_json("config.json", config)
+        bench = Bench(cfg, target, store, data, run_id, progress)
+        store.write_json("environment.json", environment(target, bench.threads))
+        started = time.perf_counter()
+        for name in cfg.models:
+            if store.is_done(name):
+                progress(f"[{name}] done in an earlier attempt; skipped")
+                continue
+            rows = bench.run_model(name)
+            store.commit_model(name, rows)
+        progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
+    finally:
+        store.release()
+    return root

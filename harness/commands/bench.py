@@ -1,0 +1,65 @@
+"""`beexbench bench --target T --models M1,M2|all --dataset D --preset P ...`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.bench.config import LOOP_DEFAULTS, RUNTIMES, BenchConfig
+from harness.bench.runner import DEFAULT_MODELS, resolve_models, run_bench
+from harness.bench.summary import summary_table
+from harness.config import PRESETS
+from harness.errors import UsageError
+from harness.metrics.latency import LoopSettings
+
+
+def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
+    given = {k: getattr(args, k) for k in ("warmup", "min_queries", "min_seconds", "batch_size")
+             if getattr(args, k) is not None}
+    if not given:
+        return None
+    base = LOOP_DEFAULTS.get(args.preset, LOOP_DEFAULTS["small"])
+    loop = LoopSettings(**{**base.__dict__, **given})
+    if loop.min_queries < 1 or loop.batch_size < 1 or loop.min_seconds < 0 or loop.warmup < 0:
+        raise UsageError("--min-queries and --batch-size must be >= 1, --min-seconds and "
+                         "--warmup >= 0")
+    return loop
+
+
+def run(args: argparse.Namespace) -> int:
+    PRESETS.get(args.preset)
+    cfg = BenchConfig(
+        target=args.target, models=resolve_models(args.models), dataset=args.dataset,
+        preset=args.preset, seed=args.seed, split=args.split, threads=args.threads,
+        runtime=args.runtime, loop=loop_from_args(args), energy=not args.no_energy,
+        data_dir=str(args.data_dir) if args.data_dir else None,
+    )
+    root = run_bench(cfg, args.out, args.resume, args.quiet)
+    import csv
+
+    rows = list(csv.DictReader((root / "results.csv").open()))
+    print(summary_table(rows))
+    print(f"results: {root}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure models on a target (trains missing checkpoints)")
+    p.add_argument("--target", default="cpu")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                   help="comma-separated names, or 'all'")
+    p.add_argument("--dataset", default="rt-polarity")
+    p.add_argument("--preset", default="small")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="test", choices=("val", "test"))
+    p.add_argument("--out", type=Path, default=None, help="run directory (default results/<id>)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--runtime", default="fake-quant", choices=RUNTIMES)
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all)")
+    p.add_argument("--warmup", type=int, default=None)
+    p.add_argument("--min-queries", type=int, default=None)
+    p.add_argument("--min-seconds", type=float, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="Offline batch size")
+    p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.set_defaults(func=run)

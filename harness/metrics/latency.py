@@ -1,0 +1,69 @@
+"""Latency (SingleStream, batch 1) and throughput (Offline, batch N) loops.
+
+Like MLPerf LoadGen, each loop runs until both a minimum number of queries and a
+minimum duration are met, after a warm-up. Each query is timed with the target's
+timer (which waits for the device), so samples are per-query wall times.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from targets.base import Timer
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    warmup: int
+    min_queries: int
+    min_seconds: float
+    batch_size: int = 32  # Offline batch
+
+
+@dataclass
+class LatencyResult:
+    samples_ms: list[float]
+    wall_seconds: float
+
+    def stats(self) -> dict[str, float]:
+        xs = sorted(self.samples_ms)
+        return {
+            "p50": percentile(xs, 50), "p90": percentile(xs, 90), "p99": percentile(xs, 99),
+            "mean": statistics.fmean(xs), "std": statistics.pstdev(xs),
+        }
+
+
+def percentile(sorted_xs: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_xs:
+        raise ValueError("no samples")
+    pos = (len(sorted_xs) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_xs) - 1)
+    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
+
+
+def run_until(query: Callable[[int], object], timer: Timer, settings: LoopSettings,
+              n_inputs: int, on_progress: Callable[[int], None] | None = None) -> LatencyResult:
+    """Warm up, then call query(i) on inputs i = 0, 1, ... (cycling) until both minimums."""
+    with torch.inference_mode():
+        for i in range(settings.warmup):
+            query(i % n_inputs)
+        samples: list[float] = []
+        started = time.perf_counter()
+        i = 0
+        while len(samples) < settings.min_queries or (
+            time.perf_counter() - started < settings.min_seconds
+        ):
+            timer.start()
+            query(i % n_inputs)
+            samples.append(timer.stop() * 1e3)
+            i += 1
+            if on_progress and i % 100 == 0:
+                on_progress(i)
+    return LatencyResult(samples, time.perf_counter() - started)

@@ -1,0 +1,98 @@
+"""The packed model artifact: a safetensors file whose size is the model's `model_bytes`.
+
+Every binary weight (BinaryLinear, BinaryEmbedding) is stored as its sign bits packed
+64 to an int64 word (8 per byte; layout in models.packed.bitpack) under
+`<module>.weight_bits`, next to its fp32 per-row scale `<module>.alpha`; everything
+else (biases, LayerNorms, fp32 embeddings and linears, exit heads) is stored as fp32.
+The header metadata holds the format marker, the model name and its ModelConfig, so
+the artifact loads on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from harness.errors import UsageError
+from models.binarize import BinaryEmbedding, BinaryLinear
+from models.packed.bitpack import pack_signs, unpack_signs
+from models.registry import get_model_spec
+from models.transformer import EncoderClassifier, ModelConfig
+
+FORMAT = "beexbench-packed/1"
+BINARY_TYPES = (BinaryLinear, BinaryEmbedding)
+
+
+def binary_modules(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, BINARY_TYPES)}
+
+
+def packed_state(model: EncoderClassifier) -> dict[str, torch.Tensor]:
+    """Tensors of the packed artifact: sign bits for binary weights, fp32 for the rest."""
+    binary = binary_modules(model)
+    tensors: dict[str, torch.Tensor] = {}
+    for name, tensor in model.state_dict().items():
+        owner, _, leaf = name.rpartition(".")
+        if owner in binary and leaf == "weight":
+            tensors[f"{owner}.weight_bits"] = pack_signs(tensor.detach()).contiguous()
+        else:
+            tensors[name] = tensor.detach().float().contiguous()
+    return tensors
+
+
+def export_packed(model: EncoderClassifier, model_name: str, path: Path) -> int:
+    """Write the packed artifact; returns its size in bytes."""
+    meta = {"format": FORMAT, "model": model_name,
+            "model_config": json.dumps(model.cfg.to_dict())}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(packed_state(model), str(tmp), metadata=meta)
+    tmp.replace(path)
+    return path.stat().st_size
+
+
+def export_fp32(model: EncoderClassifier, path: Path) -> int:
+    """Write every parameter as fp32 (the model's own uncompressed form); returns bytes."""
+    state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path))
+    return path.stat().st_size
+
+
+def read_artifact(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError) as exc:
+        raise UsageError(f"artifact {path}: not a safetensors file ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise UsageError(f"artifact {path}: unknown format (expected {FORMAT})")
+    return meta, tensors
+
+
+def load_packed(path: Path) -> tuple[str, EncoderClassifier]:
+    """Rebuild the fake-quantized model from the artifact (latent weights become +-1)."""
+    meta, tensors = read_artifact(path)
+    cfg = ModelConfig(**json.loads(meta["model_config"]))
+    model = get_model_spec(meta["model"]).build(cfg)
+    state = {}
+    for name, module in binary_modules(model).items():
+        n = module.weight.shape[1]
+        bits = tensors.pop(f"{name}.weight_bits")
+        state[f"{name}.weight"] = unpack_signs(bits, n)
+    state.update(tensors)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise UsageError(f"artifact {path}: tensors do not fit the model "
+                         f"({str(exc).splitlines()[0]})") from None
+    return meta["model"], model.eval()
+
+
+def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
+    binary = sum(m.weight.numel() for m in binary_modules(model).values())
+    return {"params_total": sum(p.numel() for p in model.parameters()), "params_binary": binary}

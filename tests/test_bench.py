@@ -1,0 +1,191 @@
+"""`beexbench bench` end to end on synthetic data with the tiny preset."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.predictions import read_predictions
+from models.registry import get_model_spec, model_names
+
+FAST = ["--dataset", "synthetic-2", "--preset", "tiny", "--warmup", "1", "--min-queries", "3",
+        "--min-seconds", "0", "--batch-size", "16", "--threads", "1"]
+
+PER_MODEL = {"params_total", "params_binary", "model_bytes", "size_ratio_vs_fp",
+             "compression_ratio"}
+PER_POLICY = {"macs_expected", "flops_expected", "bops_expected", "ops_expected",
+              "flop_reduction_pct", "latency_ms", "throughput_sps", "peak_rss_mb",
+              "param_bytes_resident", "energy_j_per_sample", "idle_power_w", "acc_final",
+              "acc_policy", "acc_oracle", "acc_gain_from_exits_pts",
+              "overthinking_destructive_pct", "overthinking_wasteful_pct", "avg_exit_layer"}
+
+
+def read_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "results.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def run_all(tmp_path_factory, checkpoint_cache) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "run"
+    assert main(["-q", "bench", "--target", "cpu", "--models", "all", "--out", str(out),
+                 *FAST]) == 0
+    return out
+
+
+def test_run_writes_every_file(run_all):
+    for name in ("results.csv", "config.json", "environment.json"):
+        assert (run_all / name).is_file()
+    for model in model_names():
+        assert (run_all / "predictions" / f"{model}.csv").is_file()
+        assert (run_all / "artifacts" / f"{model}.safetensors").is_file()
+    env = json.loads((run_all / "environment.json").read_text())
+    assert env["torch"] and env["target"] == "cpu" and env["torch_threads"] >= 1
+
+
+def test_every_metric_appears_for_every_model(run_all):
+    rows = read_rows(run_all)
+    assert rows[0].keys() >= {"run_id", "timestamp", "git_sha", "host", "target", "device",
+                              "model", "preset", "dataset", "split", "policy", "batch_size",
+                              "threads", "metric", "stat", "value", "unit", "source",
+                              "estimated"}
+    for model in model_names():
+        spec = get_model_spec(model)
+        mine = [r for r in rows if r["model"] == model]
+        assert PER_MODEL <= {r["metric"] for r in mine}
+        blocks = range(1, 4) if spec.config(_tiny()).exits == "all" else [3]
+        for k in blocks:
+            for m in ("macs", "flops", "bops", "ops", "acc"):
+                assert f"{m}_exit_{k}" in {r["metric"] for r in mine}, (model, m, k)
+        for policy in spec.policies:
+            metrics = {r["metric"] for r in mine if r["policy"] == policy}
+            assert PER_POLICY <= metrics, (model, policy, PER_POLICY - metrics)
+            stats = {r["stat"] for r in mine if r["policy"] == policy
+                     and r["metric"] == "latency_ms"}
+            assert stats == {"p50", "p90", "p99", "mean", "std"}
+
+
+def _tiny():
+    from models.transformer import ModelConfig
+
+    return ModelConfig(vocab_size=10, n_classes=2, d_model=32, heads=2, blocks=3, max_len=32)
+
+
+def test_accuracy_figures_equal_those_recomputed_from_predictions(run_all):
+    rows = read_rows(run_all)
+    for model in model_names():
+        spec = get_model_spec(model)
+        for policy in spec.policies:
+            suffix = "" if policy == spec.default_policy else f"__{policy}"
+            table = read_predictions(run_all / "predictions" / f"{model}{suffix}.csv")
+            recomputed = table.metrics()
+            stored = {r["metric"]: float(r["value"]) for r in rows
+                      if r["model"] == model and r["policy"] == policy
+                      and (r["metric"].startswith(("acc_", "overthinking_"))
+                           or r["metric"] == "avg_exit_layer")}
+            assert stored.keys() == recomputed.keys()
+            for name, value in recomputed.items():
+                assert stored[name] == pytest.approx(value, abs=1e-9), (model, policy, name)
+
+
+def test_model_bytes_equal_artifact_sizes(run_all):
+    for r in read_rows(run_all):
+        if r["metric"] == "model_bytes":
+            size = (run_all / "artifacts" / f"{r['model']}.safetensors").stat().st_size
+            assert int(r["value"]) == size
+
+
+def test_binary_models_are_smaller_and_energy_is_labelled(run_all):
+    rows = read_rows(run_all)
+    ratio = {r["model"]: float(r["value"]) for r in rows if r["metric"] == "size_ratio_vs_fp"}
+    assert ratio["fp-transformer"] == pytest.approx(1.0)
+    assert ratio["beexformer"] > 5 and ratio["binarybert"] > 1.5
+    energy = [r for r in rows if r["metric"] == "energy_j_per_sample"]
+    # This machine has no power sensors: every energy figure must be an estimate.
+    assert energy and all(r["estimated"] == "true" and r["source"].startswith("codecarbon")
+                          for r in energy)
+
+
+def test_packed_artifact_gives_the_same_predictions(run_all, checkpoint_cache):
+    import torch
+
+    from harness.evaluate import record_exits
+    from harness.train import TrainRequest, train_model
+    from models.artifact import load_packed
+
+    for model in ("beexformer", "binarybert", "fp-transformer-ee"):
+        ckpt = train_model(TrainRequest(model, "synthetic-2", "tiny"), quiet=True)
+        name, packed = load_packed(run_all / "artifacts" / f"{model}.safetensors")
+        assert name == model
+        ids = torch.randint(1, 100, (64, 24))
+        lengths = torch.full((64,), 24)
+        a, b = record_exits(ckpt.model, ids, lengths), record_exits(packed, ids, lengths)
+        assert torch.equal(a.preds, b.preds)
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_existing_run_directory_without_resume_is_refused_and_kept(run_all, capsys):
+    before = (run_all / "results.csv").read_bytes()
+    assert main(["bench", "--target", "cpu", "--models", "fp-transformer", "--out",
+                 str(run_all), *FAST]) == 2
+    assert "already exists" in _one_line(capsys)
+    assert (run_all / "results.csv").read_bytes() == before
+
+
+def test_unknown_and_unavailable_targets_exit_2(tmp_path, capsys):
+    assert main(["bench", "--target", "tpu", "--out", str(tmp_path / "a"), *FAST]) == 2
+    assert "unknown target 'tpu'; valid:" in _one_line(capsys)
+    assert main(["bench", "--target", "cuda", "--out", str(tmp_path / "b"), *FAST]) == 2
+    assert "target 'cuda' is not available" in _one_line(capsys)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_unwritable_out_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    assert main(["bench", "--target", "cpu", "--out", str(blocker / "run"), *FAST]) == 2
+    assert "--out" in _one_line(capsys)
+    assert blocker.read_text() == "keep me"
+
+
+def _row_keys(run: Path) -> list[tuple]:
+    keys = [(r["model"], r["policy"], r["metric"], r["stat"]) for r in read_rows(run)]
+    assert len(keys) == len(set(keys)), "duplicated rows"
+    return sorted(keys)
+
+
+def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path, checkpoint_cache):
+    models = "fp-transformer,beexformer,binarybert"
+    argv = [sys.executable, "-m", "harness", "-q", "bench", "--target", "cpu", "--models",
+            models, "--no-energy", *FAST]
+    env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(checkpoint_cache)}
+    whole = tmp_path / "whole"
+    subprocess.run([*argv, "--out", str(whole)], env=env, check=True, capture_output=True)
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([*argv, "--out", str(cut)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (cut / "progress.json").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads((cut / "progress.json").read_text())["done"]
+    assert 1 <= len(done) < 3, "the kill should land mid-run"
+    assert {r["model"] for r in read_rows(cut)} == set(done)
+    subprocess.run([*argv, "--out", str(cut), "--resume"], env=env, check=True,
+                   capture_output=True)
+    assert _row_keys(cut) == _row_keys(whole)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from models.packed.bitpack import pack_signs
-from models.packed.kernels import Backend, _cpu_model, fallback_backend, get_backend
+from models.packed.kernels import Backend, cpu_model, fallback_backend, get_backend
 
 SHAPES = ((768, 768), (3072, 768), (4096, 4096))  # (out m, in n)
 BATCHES = (1, 32)
@@ -87,8 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     native = get_backend()
     fallback = fallback_backend() if native.name != "packed-fallback" else native
     print(f"backend: {native.name} ({native.detail})")
-    print(f"cpu: {_cpu_model().split(' fpu ')[0]} [{platform.machine()}], "
-          f"{os.cpu_count()} logical cpus; torch {torch.__version__}")
+    cpus = os.cpu_count() or 1
+    print(f"cpu: {cpu_model().split(' fpu ')[0]} [{platform.machine()}], "
+          f"{cpus} logical cpus; torch {torch.__version__}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load >= 1.0:
+        # Other processes take turns on the cores; a parallel region then waits for a
+        # descheduled thread, so multi-thread rows measure the scheduler more than the op.
+        print(f"note: load average {load:.1f} on {cpus} cpus before the run: other work "
+              "shares this machine, timings are noisy (multi-thread rows most of all)")
     print("threads: torch.set_num_threads(t) sets torch and the packed kernels alike; "
           f"rounds={args.rounds}; times are medians in microseconds")
     print("speedup = fp32 time / kernel time (fp32 op: torch.mv at batch 1, F.linear at 32)")

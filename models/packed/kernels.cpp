@@ -184,14 +184,29 @@ inline void select_sum_gemm(const float* xp, int64_t xstride, const uint64_t* w,
     for (int b = 0; b < BB; ++b) sel[r * BB + b] = _mm512_reduce_add_ps(acc[r][b]);
 }
 #else
-// Portable path: branch-free select that compilers vectorize on other targets.
+// Portable path: a table maps each weight byte to eight 0/1 floats, so the inner
+// loop is a plain 8-wide multiply-add that compilers vectorize (NEON, AVX2).
+struct ByteBits {
+  float v[256][8];
+  ByteBits() {
+    for (int b = 0; b < 256; ++b)
+      for (int j = 0; j < 8; ++j) v[b][j] = static_cast<float>((b >> j) & 1);
+  }
+};
+const ByteBits kByteBits;
+
 inline float select_sum_row(const float* xp, const uint64_t* row, int64_t words) {
-  float s = 0.f;
+  float acc[2][8] = {};  // two sets of lanes: independent add chains
   for (int64_t k = 0; k < words; ++k) {
     const uint64_t word = row[k];
     const float* xk = xp + k * kWordBits;
-    for (int j = 0; j < kWordBits; ++j) s += ((word >> j) & 1) ? xk[j] : 0.f;
+    for (int q = 0; q < 8; ++q) {
+      const float* bits = kByteBits.v[(word >> (8 * q)) & 0xFF];
+      for (int j = 0; j < 8; ++j) acc[q & 1][j] += xk[8 * q + j] * bits[j];
+    }
   }
+  float s = 0.f;
+  for (int j = 0; j < 8; ++j) s += acc[0][j] + acc[1][j];
   return s;
 }
 #endif

@@ -122,7 +122,8 @@ def fallback_backend(reason: str = "requested") -> Backend:
 
 # --- native build ------------------------------------------------------------------
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU model and feature flags, as the OS reports them (keys the build cache)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -150,7 +151,7 @@ def _cache_root() -> Path:
 
 
 def _build_key(flags: list[str], source: str) -> str:
-    parts = [_cpu_model(), platform.machine(), torch.__version__, sys.version, *flags, source]
+    parts = [cpu_model(), platform.machine(), torch.__version__, sys.version, *flags, source]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -2,8 +2,8 @@
 //
 // Weights: int64 [m, words], bit j of row i at word j/64, bit j%64 (little-endian),
 // 1 = +1, 0 = -1. Padding bits past n are never read as data:
-//   - w1a1 packs x with zero padding and subtracts the mismatches that the weight's
-//     padding bits would add, so the dot product covers exactly the n valid bits;
+//   - w1a1 packs x with zero padding and masks the weight's padding bits off, so
+//     the dot product covers exactly the n valid bits;
 //   - w1a32 pads x with zeros, so padded weight bits select 0.0.
 //
 // Every argument is checked here (dtype, device, contiguity, shapes); the Python
@@ -13,6 +13,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>

@@ -43,35 +43,50 @@ def approx_sign(x: torch.Tensor) -> torch.Tensor:
     return ApproxSign.apply(x)
 
 
-class FakeQuant(torch.autograd.Function):
-    """Symmetric uniform b-bit quantization with a per-tensor dynamic scale (max |x|).
+class LevelQuant(torch.autograd.Function):
+    """Integer levels round(x / scale) clipped to +-(2^(b-1) - 1), with a straight-through
+    gradient (1 / scale, undone when the caller multiplies by scale again)."""
 
-    Backward is the straight-through estimator, which the clipping never triggers
-    because the scale covers the whole range.
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: torch.Tensor, levels: int) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(scale)
+        return torch.round(x / scale).clamp(-levels, levels)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        (scale,) = ctx.saved_tensors
+        return grad / scale, None, None
+
+
+def activation_levels(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Activations as integer-valued levels and one per-tensor scale: x ~ levels * scale.
+
+    1 bit: ApproxSign (levels +-1, scale 1). 8 or 4 bits: symmetric uniform levels with a
+    dynamic scale max|x| / (2^(b-1) - 1). Integer levels make every dot product with
+    +-1 weights an exact integer in fp32, whatever the summation order, so the packed
+    kernels reproduce these numbers exactly.
     """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, bits: int) -> torch.Tensor:  # type: ignore[override]
-        levels = 2 ** (bits - 1) - 1
-        scale = x.detach().abs().amax().clamp_min(1e-8) / levels
-        return torch.round(x / scale).clamp(-levels, levels) * scale
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        return grad, None
+    if bits == 1:
+        return approx_sign(x), torch.ones((), dtype=x.dtype, device=x.device)
+    levels = 2 ** (bits - 1) - 1
+    scale = (x.detach().abs().amax().clamp_min(1e-8) / levels).to(x.dtype)
+    return LevelQuant.apply(x, scale, levels), scale
 
 
 def quantize_activation(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Activations entering a linear: fp32 (32), b-bit fake quant (8, 4) or ApproxSign (1)."""
     if bits >= 32:
         return x
-    if bits == 1:
-        return approx_sign(x)
-    return FakeQuant.apply(x, bits)
+    levels, scale = activation_levels(x, bits)
+    return levels if bits == 1 else levels * scale
 
 
 class BinaryLinear(nn.Module):
-    """y = q(x) @ (alpha * sign(W)).T + b, with 1-bit weights and `act_bits` activations."""
+    """y = q(x) @ (alpha * sign(W)).T + b, with 1-bit weights and `act_bits` activations.
+
+    With quantized activations it is computed as ((levels @ sign(W).T) * alpha) * scale:
+    the same value, in the order the packed kernels compute it.
+    """
 
     weight_bits = 1
 
@@ -88,7 +103,13 @@ class BinaryLinear(nn.Module):
         return self.alpha.unsqueeze(1) * approx_sign(self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(quantize_activation(x, self.act_bits), self.binary_weight(), self.bias)
+        if self.act_bits >= 32:
+            return F.linear(x, self.binary_weight(), self.bias)
+        levels, scale = activation_levels(x, self.act_bits)
+        y = F.linear(levels, approx_sign(self.weight)) * self.alpha
+        if self.act_bits != 1:
+            y = y * scale
+        return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, w_bits=1, a_bits={self.act_bits}"

@@ -6,7 +6,7 @@ are MACs; `flops` is always `2 * macs`.
 Counting rule: only matmul-like ops are counted (linear, matmul, mm, addmm, bmm, baddbmm,
 einsum, convolution and scaled dot-product attention, whose Q K^T and A V products give
 2 * B*H*T*T*dh MACs). Elementwise ops, activations, LayerNorm, softmax, the exit heads'
-mean-pool, the binarizers (ApproxSign, FakeQuant) and embedding lookups are deliberately
+mean-pool, the binarizers (ApproxSign, LevelQuant) and embedding lookups are deliberately
 uncounted, as in BERT FLOP tables; `harness.metrics.flops_handles.UNCOUNTED_OPS` lists
 them. Any other op fvcore cannot count is reported in `FlopReport.unsupported`.
 

@@ -92,7 +92,7 @@ UNCOUNTED_OPS: frozenset[str] = frozenset({
     # reductions (mean-pool in the exit heads, dynamic quantizer scales)
     "aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::argmax",
     # binarization and fake quantization
-    "aten::sign", "prim::PythonOp.ApproxSign", "prim::PythonOp.FakeQuant",
+    "aten::sign", "prim::PythonOp.ApproxSign", "prim::PythonOp.LevelQuant",
     # lookups and layout
     "aten::embedding", "aten::stack", "aten::to", "aten::type_as", "aten::unbind",
     "aten::split", "aten::select", "aten::slice", "aten::view", "aten::reshape",

@@ -1,0 +1,61 @@
+"""The packed runtime gives the fake-quantized model's predictions, with real exits."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from harness.evaluate import apply_policy, record_exits
+from harness.train import TrainRequest, train_model
+from models.artifact import export_packed
+from models.exits import make_policy
+from models.packed.kernels import fallback_backend, get_backend
+from models.packed.runtime import PackedLinear, load_packed_runtime
+
+BINARY = ("beexformer", "beexformer-a1", "binarybert")
+
+
+@pytest.fixture(scope="module", params=["native", "fallback"])
+def backend(request):
+    if request.param == "fallback":
+        return fallback_backend("test")
+    native = get_backend()
+    if native.name != "packed-native":
+        pytest.skip(f"native kernels unavailable: {native.detail}")
+    return native
+
+
+@pytest.fixture(scope="module")
+def eval_ids():
+    torch.manual_seed(1)
+    ids = torch.randint(3, 150, (96, 30))
+    lengths = torch.randint(4, 31, (96,))
+    for i, n in enumerate(lengths.tolist()):
+        ids[i, n:] = 0
+    return ids, lengths
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_packed_matches_fake_quant_on_every_exit(name, backend, eval_ids, tmp_path,
+                                                 checkpoint_cache):
+    ckpt = train_model(TrainRequest(name, "synthetic-2", "tiny"), quiet=True)
+    path = tmp_path / f"{name}.safetensors"
+    export_packed(ckpt.model, name, path)
+    packed = load_packed_runtime(path, backend)
+    assert any(isinstance(m, PackedLinear) for m in packed.modules())
+    ids, lengths = eval_ids
+    with torch.no_grad():
+        ref, got = ckpt.model(ids), packed(ids)
+    assert torch.equal(ref.argmax(-1), got.argmax(-1))
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
+    policy = make_policy(ckpt.model_policy if hasattr(ckpt, "model_policy") else "final")
+    if len(ckpt.model.exit_blocks) > 1:
+        policy = make_policy("beex-entropy-drop",
+                             ckpt.policy_param("beex-entropy-drop"))
+    expected = apply_policy(record_exits(ckpt.model, ids, lengths), policy)
+    batched = packed.infer(ids, policy)
+    assert torch.equal(batched.exit_layer, expected.exit_layer)
+    assert torch.equal(batched.logits.argmax(-1), expected.pred_policy)
+    for i in range(0, 96, 7):  # batch 1 at the sample's real length
+        one = packed.infer(ids[i:i + 1, :int(lengths[i])], policy)
+        assert int(one.exit_layer) == int(expected.exit_layer[i])

@@ -18,6 +18,9 @@ class ExitRecord:
     preds: torch.Tensor  # [n_exits, N]
     entropy: torch.Tensor  # [n_exits, N]
 
+    def to_cpu(self) -> ExitRecord:
+        return ExitRecord(self.exit_blocks, self.preds.cpu(), self.entropy.cpu())
+
 
 @torch.no_grad()
 def record_exits(model: EncoderClassifier, ids: torch.Tensor, lengths: torch.Tensor,

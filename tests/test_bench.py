@@ -189,3 +189,18 @@ def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path, checkpoint_ca
     subprocess.run([*argv, "--out", str(cut), "--resume"], env=env, check=True,
                    capture_output=True)
     assert _row_keys(cut) == _row_keys(whole)
+
+
+def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp_path):
+    out = tmp_path / "packed"
+    models = "beexformer,beexformer-a1,binarybert"
+    assert main(["-q", "bench", "--target", "cpu", "--models", models, "--out", str(out),
+                 "--runtime", "packed", "--no-energy", *FAST]) == 0
+    packed = read_rows(out)
+    assert {r["runtime"] for r in packed} <= {"packed-native", "packed-fallback"}
+    fake = {(r["model"], r["policy"], r["metric"]): r["value"] for r in read_rows(run_all)
+            if r["runtime"] == "fake-quant"}
+    accuracy = [r for r in packed if r["metric"].startswith("acc_")]
+    assert accuracy
+    for r in accuracy:
+        assert float(r["value"]) == float(fake[(r["model"], r["policy"], r["metric"])])

@@ -36,6 +36,8 @@ from harness.results.store import RunStore
 from harness.train import TrainRequest, train_model
 from models.artifact import export_fp32, export_packed, parameter_counts
 from models.exits import ExitPolicy, make_policy
+from models.packed.kernels import get_backend
+from models.packed.runtime import load_packed_runtime
 from models.registry import get_model_spec, model_names
 from models.transformer import EncoderClassifier
 from targets.base import EnergyUnavailable, Target
@@ -89,20 +91,29 @@ class Bench:
         spec = get_model_spec(name)
         ctx = RowContext(self.run_id, git_sha(), host(), self.target.name, self.device_name,
                          name, self.cfg.preset, self.cfg.dataset, self.cfg.split,
-                         spec.default_policy, self.threads, self.cfg.runtime)
+                         spec.default_policy, self.threads, self.runtime_label())
         split = encode_split(ckpt, self.data, self.cfg.split)
-        model = self.target.prepare(ckpt.model)
-        record = record_exits(ckpt.model, split.ids, split.lengths)
         rows = self.size_rows(ctx, ckpt)
         say(f"[{name}] counting ops at length {self.cfg.seq_len()}")
-        flops = count_ops(ckpt.model, self.cfg.seq_len())
+        flops = count_ops(ckpt.model, self.cfg.seq_len())  # on the host, before prepare()
         rows += self.per_exit_rows(ctx, flops)
+        if self.cfg.runtime == "packed":
+            # The packed runtime runs from the artifact whose size was just measured.
+            artifact = self.store.root / "artifacts" / f"{name}.safetensors"
+            model = self.target.prepare(load_packed_runtime(artifact, get_backend()))
+        else:
+            model = self.target.prepare(ckpt.model)
+        record = record_exits(model, split.ids.to(self.target.device()),
+                              split.lengths).to_cpu()
         for policy_name in spec.policies:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
             pctx = ctx.with_policy(policy_name)
             rows += self.policy_rows(pctx, ckpt, model, split, record, flops, policy,
                                      default=policy_name == spec.default_policy)
         return rows
+
+    def runtime_label(self) -> str:
+        return get_backend().name if self.cfg.runtime == "packed" else "fake-quant"
 
     def size_rows(self, ctx: RowContext, ckpt: Checkpoint) -> list[dict]:
         artifact = self.store.root / "artifacts" / f"{ctx.model}.safetensors"
@@ -267,6 +278,9 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
     """Validate everything cheap first, then open the run directory and measure."""
     progress = Progress(quiet)
     target = get_target(cfg.target)
+    if cfg.runtime == "packed" and target.device().type != "cpu":
+        raise UsageError(f"--runtime packed runs on the CPU; target {cfg.target!r} is a "
+                         f"{target.device().type} device")
     for name in cfg.models:
         get_model_spec(name)
     data = load_dataset(cfg.dataset, cfg.data_path())

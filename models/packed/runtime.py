@@ -81,12 +81,7 @@ def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> Encod
         packed = (PackedLinear(module, backend) if isinstance(module, BinaryLinear)
                   else PackedEmbedding(module))
         setattr(parent, child, packed)
-    model.runtime = backend.name if binary_modules_packed(model) else "fp32"
     return model.eval()
-
-
-def binary_modules_packed(model: nn.Module) -> bool:
-    return any(isinstance(m, PackedLinear | PackedEmbedding) for m in model.modules())
 
 
 def load_packed_runtime(path: Path, backend: Backend | None = None) -> EncoderClassifier:

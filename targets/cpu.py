@@ -16,6 +16,7 @@ from targets.codecarbon_meter import CodecarbonMeter
 from targets.cpufreq import frequency_state
 from targets.cpuinfo import flags_of_interest, read_cpuinfo
 from targets.probe import Probe, put
+from targets.threads import set_host_threads
 from targets.timing import PerfCounterTimer
 
 
@@ -65,12 +66,7 @@ class CpuTarget(Target):
         return PerfCounterTimer()
 
     def set_threads(self, threads: int | None) -> int:
-        if threads is None:
-            threads = len(os.sched_getaffinity(0))
-        if threads < 1:
-            raise UsageError(f"threads must be at least 1, got {threads}")
-        torch.set_num_threads(threads)
-        return torch.get_num_threads()
+        return set_host_threads(threads)
 
     def energy_meter(self) -> EnergyMeter:
         # one meter per target, so codecarbon's start-up cost is paid once

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 
-from harness.errors import UsageError
 from targets import nvml
 from targets.base import Availability, EnergyMeter, Target, Timer
 from targets.catalog import TARGETS
 from targets.probe import Probe, put
 from targets.sampler import SampledEnergyMeter
+from targets.threads import set_host_threads
 
 MIB = 1024 * 1024
 
@@ -83,12 +82,7 @@ class CudaTarget(Target):
 
     def set_threads(self, threads: int | None) -> int:
         """Host-side intra-op threads (data preparation, CPU fallbacks)."""
-        if threads is None:
-            threads = len(os.sched_getaffinity(0))
-        if threads < 1:
-            raise UsageError(f"threads must be at least 1, got {threads}")
-        torch.set_num_threads(threads)
-        return torch.get_num_threads()
+        return set_host_threads(threads)
 
     def energy_meter(self) -> EnergyMeter:
         handle = self.nvml_handle()

@@ -167,28 +167,25 @@ def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
     return [Heading("Conventions"), Bullets(items)]
 
 
-def _environment(runs: list[Run]) -> list[Block]:
-    blocks: list[Block] = [Heading("Environment")]
+def _key_values(runs: list[Run], heading: str, attr: str, filename: str) -> list[Block]:
+    """One key/value table per run, from one of its JSON files."""
+    blocks: list[Block] = [Heading(heading)]
     for run in runs:
         title = f"{', '.join(run.run_ids) or run.path.name}"
-        pairs = flatten(run.environment)
+        pairs = flatten(getattr(run, attr))
         if not pairs:
-            blocks.append(Paragraph(f"{title}: no environment.json in the run."))
+            blocks.append(Paragraph(f"{title}: no {filename} in the run."))
             continue
         blocks += [Heading(title, 3), Table(["key", "value"], [[k, v] for k, v in pairs])]
     return blocks
+
+
+def _environment(runs: list[Run]) -> list[Block]:
+    return _key_values(runs, "Environment", "environment", "environment.json")
 
 
 def _configuration(runs: list[Run]) -> list[Block]:
-    blocks: list[Block] = [Heading("Configuration")]
-    for run in runs:
-        title = f"{', '.join(run.run_ids) or run.path.name}"
-        pairs = flatten(run.config)
-        if not pairs:
-            blocks.append(Paragraph(f"{title}: no config.json in the run."))
-            continue
-        blocks += [Heading(title, 3), Table(["key", "value"], [[k, v] for k, v in pairs])]
-    return blocks
+    return _key_values(runs, "Configuration", "config", "config.json")
 
 
 def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,

@@ -31,7 +31,7 @@ from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 2
+TRAINING_CODE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
     ))
     torch.manual_seed(request.seed)
     model = EncoderClassifier(cfg)
-    optimizer = torch.optim.AdamW(param_groups(model, preset))
+    optimizer = torch.optim.AdamW(param_groups(model, preset), betas=(0.9, 0.98))
     train_idx = torch.tensor(splits.train)
     val_idx = torch.tensor(splits.val)
     steps_per_epoch = -(-len(train_idx) // preset.batch_size)
@@ -124,8 +124,7 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
         model.train()
         order = train_idx[torch.randperm(len(train_idx), generator=gen)]
         total_loss = 0.0
-        for step in range(steps_per_epoch):
-            batch = order[step * preset.batch_size:(step + 1) * preset.batch_size]
+        for batch in order.split(preset.batch_size):
             width = int(lengths[batch].max())
             logits = model(ids[batch, :width])  # [n_exits, B, C]
             y = labels[batch]

@@ -101,13 +101,3 @@ def test_unknown_model_in_request_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown model 'nope'; valid: .*beexformer"):
         TrainRequest("nope", "synthetic-2", "tiny").key()
 
-
-def test_length_bucketed_batches_cover_every_sample_once_with_similar_lengths():
-    from harness.train import length_bucketed_batches
-
-    idx = torch.arange(1000)
-    lengths = torch.randint(1, 64, (1000,))
-    batches = length_bucketed_batches(idx, lengths, 32, torch.Generator().manual_seed(0), pool=8)
-    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
-    spread = sum(int(lengths[b].max() - lengths[b].min()) for b in batches) / len(batches)
-    assert spread < 20  # random batches of 32 span nearly the whole 1..63 range

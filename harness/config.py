@@ -50,7 +50,7 @@ PRESETS.register("tiny")(Preset(
 ))
 PRESETS.register("small")(Preset(
     name="small", d_model=128, heads=4, blocks=6, max_len=64, vocab_size=8000,
-    epochs=3, batch_size=64, lr=1e-3, binary_lr=3e-3,
+    epochs=4, batch_size=64, lr=2e-3, binary_lr=3e-3,
 ))
 PRESETS.register("paper")(Preset(
     name="paper", d_model=512, heads=8, blocks=12, max_len=128, vocab_size=30000,

@@ -150,6 +150,9 @@ class EncoderClassifier(nn.Module):
         embedding = BinaryEmbedding if cfg.binary_embeddings else nn.Embedding
         self.tok_emb = embedding(cfg.vocab_size, cfg.d_model)
         self.pos_emb = embedding(cfg.max_len, cfg.d_model)
+        if isinstance(self.pos_emb, nn.Embedding):
+            # Small positions (BERT's 0.02) let token identity dominate early in training.
+            nn.init.normal_(self.pos_emb.weight, std=0.02)
         self.emb_norm = nn.LayerNorm(cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg, linear) for _ in range(cfg.blocks))

@@ -79,3 +79,12 @@ def test_glue_bad_label_names_file_and_line_through_the_cli(tmp_path, capsys, ch
 def test_glue_needs_a_data_dir():
     with pytest.raises(UsageError, match="needs --data-dir"):
         load_dataset("glue-sst2")
+
+
+def test_tokenizer_ids_do_not_depend_on_the_process():
+    from harness.data.tokenizer import PAD, SEP, UNK, train_tokenizer
+
+    texts = [f"word{i % 37} other{i % 11} and more text {i % 5}" for i in range(400)]
+    a, b = train_tokenizer(texts, 120), train_tokenizer(texts, 120)
+    assert a.get_vocab() == b.get_vocab()
+    assert [a.token_to_id(t) for t in (PAD, UNK, SEP)] == [0, 1, 2]

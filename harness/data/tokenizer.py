@@ -21,6 +21,13 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=[PAD, UNK, SEP],
                                         show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
+    # The trainer breaks frequency ties in hash order, which changes from process to
+    # process: renumber the vocabulary (specials first, then sorted) so the same set of
+    # tokens always gets the same ids. WordPiece's longest match does not depend on ids.
+    learned = tok.get_vocab()
+    specials = [PAD, UNK, SEP]
+    ordered = specials + sorted(t for t in learned if t not in specials)
+    tok.model = models.WordPiece({t: i for i, t in enumerate(ordered)}, unk_token=UNK)
     return tok
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 from harness.bench.config import LOOP_DEFAULTS, RUNTIMES, BenchConfig
@@ -35,9 +36,8 @@ def run(args: argparse.Namespace) -> int:
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
     root = run_bench(cfg, args.out, args.resume, args.quiet)
-    import csv
-
-    rows = list(csv.DictReader((root / "results.csv").open()))
+    with (root / "results.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
     print(summary_table(rows))
     print(f"results: {root}")
     return 0

@@ -8,6 +8,7 @@ import random
 from dataclasses import asdict, dataclass
 
 from harness.data.base import TextDataset
+from harness.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,6 @@ class Splits:
     test: tuple[int, ...]
 
     def get(self, name: str) -> tuple[int, ...]:
-        from harness.errors import UsageError
-
         if name not in ("train", "val", "test"):
             raise UsageError(f"unknown split {name!r}; valid: train, val, test")
         return getattr(self, name)

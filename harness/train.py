@@ -31,7 +31,7 @@ from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 3
+TRAINING_CODE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,8 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
         "model_config": cfg.to_dict(), "label_names": list(data.label_names),
         "split_hash": splits.digest(), "policies": policies, "train_seconds": train_seconds,
         "history": history, "torch": torch.__version__,
+        # Bit-reproducible for the same torch build and thread count (reduction order).
+        "train_threads": torch.get_num_threads(),
     }
     save_checkpoint(path, meta, model, tokenizer, splits)
     return load_checkpoint(path)

@@ -84,8 +84,10 @@ def quantize_activation(x: torch.Tensor, bits: int) -> torch.Tensor:
 class BinaryLinear(nn.Module):
     """y = q(x) @ (alpha * sign(W)).T + b, with 1-bit weights and `act_bits` activations.
 
-    With quantized activations it is computed as ((levels @ sign(W).T) * alpha) * scale:
-    the same value, in the order the packed kernels compute it.
+    In eval mode with quantized activations it is computed as
+    ((levels @ sign(W).T) * alpha) * scale: the same value, in the order the packed
+    kernels compute it. Training takes the one-matmul form, which has the same gradients
+    and saves three full-size elementwise passes each way.
     """
 
     weight_bits = 1
@@ -103,8 +105,8 @@ class BinaryLinear(nn.Module):
         return self.alpha.unsqueeze(1) * approx_sign(self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.act_bits >= 32:
-            return F.linear(x, self.binary_weight(), self.bias)
+        if self.training or self.act_bits >= 32:
+            return F.linear(quantize_activation(x, self.act_bits), self.binary_weight(), self.bias)
         levels, scale = activation_levels(x, self.act_bits)
         y = F.linear(levels, approx_sign(self.weight)) * self.alpha
         if self.act_bits != 1:

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.binarize import BinaryEmbedding, BinaryLinear
+from models.dropout import Dropout, dropout
 from models.exits import ExitPolicy, normalized_entropy
 
 PAD_ID = 0
@@ -74,9 +75,14 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
-        )
+        if self.training and self.dropout > 0.0:
+            # SDPA's own dropout draws a Bernoulli per element: slow on the CPU.
+            scores = (q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))
+            y = dropout(scores.softmax(-1), self.dropout) @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
@@ -114,7 +120,7 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(cfg.d_model)
         self.sublayer = SUBLAYERS[cfg.sublayer](cfg, linear)
         self.norm2 = nn.LayerNorm(cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         x = self.norm1(x + self.drop(self.attn(x, attn_mask)))
@@ -154,7 +160,7 @@ class EncoderClassifier(nn.Module):
             # Small positions (BERT's 0.02) let token identity dominate early in training.
             nn.init.normal_(self.pos_emb.weight, std=0.02)
         self.emb_norm = nn.LayerNorm(cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg, linear) for _ in range(cfg.blocks))
         n = cfg.blocks
         self.exit_blocks: tuple[int, ...] = tuple(range(1, n + 1)) if cfg.exits == "all" else (n,)

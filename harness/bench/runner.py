@@ -34,6 +34,7 @@ from harness.predictions import EncodedSplit, encode_split, predict
 from harness.results.atomic import atomic_write_text
 from harness.results.store import RunStore
 from harness.train import TrainRequest, train_model
+from harness.train_pool import train_missing
 from models.artifact import export_fp32, export_packed, parameter_counts
 from models.exits import ExitPolicy, make_policy
 from models.packed.kernels import get_backend
@@ -83,11 +84,13 @@ class Bench:
         self._fp_reference_bytes: int | None = None
 
     # -- per model -------------------------------------------------------------------------
+    def train_request(self, name: str) -> TrainRequest:
+        return TrainRequest(name, self.cfg.dataset, self.cfg.preset, self.cfg.seed,
+                            self.cfg.data_path())
+
     def run_model(self, name: str) -> list[dict]:
         say = self.progress
-        request = TrainRequest(name, self.cfg.dataset, self.cfg.preset, self.cfg.seed,
-                               self.cfg.data_path())
-        ckpt = train_model(request, quiet=self.progress.quiet, data=self.data)
+        ckpt = train_model(self.train_request(name), quiet=self.progress.quiet, data=self.data)
         spec = get_model_spec(name)
         ctx = RowContext(self.run_id, git_sha(), host(), self.target.name, self.device_name,
                          name, self.cfg.preset, self.cfg.dataset, self.cfg.split,
@@ -303,6 +306,9 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
         bench = Bench(cfg, target, store, data, run_id, progress)
         store.write_json("environment.json", environment(target, bench.threads))
         started = time.perf_counter()
+        pending = [name for name in cfg.models if not store.is_done(name)]
+        train_missing([bench.train_request(name) for name in pending], data, bench.threads,
+                      quiet)
         for name in cfg.models:
             if store.is_done(name):
                 progress(f"[{name}] done in an earlier attempt; skipped")

@@ -1,0 +1,29 @@
+from harness.checkpoint import load_checkpoint
+from harness.data.registry import load_dataset
+from harness.train import TrainRequest, train_model
+from harness.train_pool import train_missing
+
+
+def test_side_by_side_training_writes_the_same_checkpoints(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path / "pool"))
+    data = load_dataset("synthetic-2")
+    requests = [TrainRequest(m, "synthetic-2", "tiny") for m in ("fp-transformer", "binarybert")]
+    train_missing(requests, data, cpus=2, quiet=False)
+    assert "training 2 models in 2 processes of 1 thread" in capsys.readouterr().err
+    pooled = {r.model: load_checkpoint(r.checkpoint_dir()) for r in requests}
+    assert all(c.meta["train_threads"] == 1 for c in pooled.values())
+
+    # The same request trained here on one thread gives bit-identical weights.
+    monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path / "inline"))
+    inline = train_model(requests[1], quiet=True, data=data)
+    for name, tensor in inline.model.state_dict().items():
+        assert tensor.equal(pooled["binarybert"].model.state_dict()[name]), name
+
+
+def test_nothing_missing_or_one_core_trains_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path))
+    data = load_dataset("synthetic-2")
+    requests = [TrainRequest(m, "synthetic-2", "tiny") for m in ("fp-transformer", "beexformer")]
+    train_missing(requests, data, cpus=1, quiet=True)
+    train_missing(requests[:1], data, cpus=2, quiet=True)
+    assert not any(r.checkpoint_dir().exists() for r in requests)

@@ -1,9 +1,11 @@
 """Train the missing checkpoints of a run side by side: one process per model.
 
 The `small` preset's training step runs only about 1.5x faster on two threads than on
-one, so with C cores W = min(models, C) processes of C // W threads each finish a set
-of models sooner than training them one after another on all C threads. Each worker
-writes its checkpoint to the cache (atomically); the caller then loads it from there.
+one, so with C cores, processes of max(1, C // W) threads each finish a set of models
+sooner than training them one after another on all C threads. Up to 2C processes run
+at once (W = min(models, 2C)): the OS then shares the cores between models that train
+at different speeds, so no core idles while the slowest model trains alone. Each
+worker writes its checkpoint to the cache (atomically); the caller then loads it.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def train_missing(requests: list[TrainRequest], data: TextDataset, cpus: int,
                   quiet: bool) -> None:
     """Train every request whose checkpoint is not cached yet, on up to `cpus` cores."""
     missing = [r for r in requests if not r.checkpoint_dir().exists()]
-    workers = min(len(missing), cpus)
-    if workers < 2:
+    if len(missing) < 2 or cpus < 2:
         return  # nothing to share: the caller trains in-process on all its threads
+    workers = min(len(missing), 2 * cpus)
     threads = max(1, cpus // workers)
     if not quiet:
         print(f"training {len(missing)} models in {workers} processes of {threads} "

@@ -58,6 +58,25 @@ class LevelQuant(torch.autograd.Function):
         return grad / scale, None, None
 
 
+class FakeQuant(torch.autograd.Function):
+    """round(x / scale) clipped to +-levels, times scale, in one pass each way: the same
+    values as LevelQuant's levels times scale, with the straight-through gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: torch.Tensor, levels: int) -> torch.Tensor:  # type: ignore[override]
+        return torch.round(x / scale).clamp_(-levels, levels).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        return grad, None, None
+
+
+def _dynamic_scale(x: torch.Tensor, levels: int) -> torch.Tensor:
+    """max|x| / levels (aminmax reads x once; abs().amax() would read it twice)."""
+    low, high = torch.aminmax(x.detach())
+    return (torch.maximum(-low, high).clamp_min(1e-8) / levels).to(x.dtype)
+
+
 def activation_levels(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Activations as integer-valued levels and one per-tensor scale: x ~ levels * scale.
 
@@ -69,7 +88,7 @@ def activation_levels(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.T
     if bits == 1:
         return approx_sign(x), torch.ones((), dtype=x.dtype, device=x.device)
     levels = 2 ** (bits - 1) - 1
-    scale = (x.detach().abs().amax().clamp_min(1e-8) / levels).to(x.dtype)
+    scale = _dynamic_scale(x, levels)
     return LevelQuant.apply(x, scale, levels), scale
 
 
@@ -77,8 +96,10 @@ def quantize_activation(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Activations entering a linear: fp32 (32), b-bit fake quant (8, 4) or ApproxSign (1)."""
     if bits >= 32:
         return x
-    levels, scale = activation_levels(x, bits)
-    return levels if bits == 1 else levels * scale
+    if bits == 1:
+        return approx_sign(x)
+    levels = 2 ** (bits - 1) - 1
+    return FakeQuant.apply(x, _dynamic_scale(x, levels), levels)
 
 
 class BinaryLinear(nn.Module):

@@ -93,6 +93,7 @@ UNCOUNTED_OPS: frozenset[str] = frozenset({
     "aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::argmax",
     # binarization and fake quantization
     "aten::sign", "prim::PythonOp.ApproxSign", "prim::PythonOp.LevelQuant",
+    "prim::PythonOp.FakeQuant", "aten::aminmax",
     # lookups and layout
     "aten::embedding", "aten::stack", "aten::to", "aten::type_as", "aten::unbind",
     "aten::split", "aten::select", "aten::slice", "aten::view", "aten::reshape",

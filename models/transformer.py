@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.binarize import BinaryEmbedding, BinaryLinear
-from models.dropout import Dropout, dropout
+from models.dropout import dropout
 from models.exits import ExitPolicy, normalized_entropy
 
 PAD_ID = 0
@@ -120,11 +120,17 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(cfg.d_model)
         self.sublayer = SUBLAYERS[cfg.sublayer](cfg, linear)
         self.norm2 = nn.LayerNorm(cfg.d_model)
-        self.drop = Dropout(cfg.dropout)
+        self.dropout = cfg.dropout
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        x = self.norm1(x + self.drop(self.attn(x, attn_mask)))
-        return self.norm2(x + self.drop(self.sublayer(x)))
+        x = self.norm1(x + dropout(self.attn(x, attn_mask), self.dropout, self.training))
+        return self.norm2(x + dropout(self.sublayer(x), self.dropout, self.training))
+
+
+def pool_weights(keep: torch.Tensor) -> torch.Tensor:
+    """[B, T, 1] weights of the mean over non-pad tokens (computed once per batch)."""
+    w = keep.unsqueeze(-1).float()
+    return w / w.sum(1, keepdim=True).clamp_min(1.0)
 
 
 class ExitHead(nn.Module):
@@ -135,10 +141,8 @@ class ExitHead(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.classify = nn.Linear(d_model, n_classes)
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        w = keep.unsqueeze(-1).to(x.dtype)
-        pooled = (x * w).sum(1) / w.sum(1).clamp_min(1.0)
-        return self.classify(self.norm(pooled))
+    def forward(self, x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.norm((x * pool).sum(1)))
 
 
 @dataclass
@@ -160,7 +164,7 @@ class EncoderClassifier(nn.Module):
             # Small positions (BERT's 0.02) let token identity dominate early in training.
             nn.init.normal_(self.pos_emb.weight, std=0.02)
         self.emb_norm = nn.LayerNorm(cfg.d_model)
-        self.drop = Dropout(cfg.dropout)
+        self.dropout = cfg.dropout
         self.blocks = nn.ModuleList(Block(cfg, linear) for _ in range(cfg.blocks))
         n = cfg.blocks
         self.exit_blocks: tuple[int, ...] = tuple(range(1, n + 1)) if cfg.exits == "all" else (n,)
@@ -169,22 +173,24 @@ class EncoderClassifier(nn.Module):
         )
 
     def embed(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Embedded tokens, exit-head pooling weights, and the attention mask (None: no pad)."""
         keep = ids != PAD_ID
         pos = torch.arange(ids.shape[1], device=ids.device)
-        x = self.drop(self.emb_norm(self.tok_emb(ids) + self.pos_emb(pos)))
+        x = self.emb_norm(self.tok_emb(ids) + self.pos_emb(pos))
+        x = dropout(x, self.dropout, self.training)
         # Without padding the mask is all-true: pass none so attention takes its fast path.
         attn_mask = None if bool(keep.all()) else keep[:, None, None, :]
-        return x, keep, attn_mask
+        return x, pool_weights(keep), attn_mask
 
     def forward(self, ids: torch.Tensor, depth: int | None = None) -> torch.Tensor:
         """Logits of every exit up to `depth` blocks (all blocks by default): [n_exits, B, C]."""
         depth = self.cfg.blocks if depth is None else depth
-        x, keep, attn_mask = self.embed(ids)
+        x, pool, attn_mask = self.embed(ids)
         outs = []
         for i, block in enumerate(self.blocks[:depth], start=1):
             x = block(x, attn_mask)
             if i in self.exit_blocks:
-                outs.append(self.exit_heads[str(i)](x, keep))
+                outs.append(self.exit_heads[str(i)](x, pool))
         if not outs:
             raise ValueError(f"depth {depth} reaches no exit of this model")
         return torch.stack(outs)
@@ -192,38 +198,48 @@ class EncoderClassifier(nn.Module):
     @torch.no_grad()
     def infer(self, ids: torch.Tensor, policy: ExitPolicy) -> InferenceOutput:
         """Early-exit inference: a sample leaves the batch at its exit, later blocks skip it."""
-        b = ids.shape[0]
-        x, keep, attn_mask = self.embed(ids)
-        active = torch.arange(b, device=ids.device)
-        logits_out = torch.empty(b, self.cfg.n_classes, device=ids.device)
-        exit_layer = torch.empty(b, dtype=torch.long, device=ids.device)
-        used_exit = torch.empty(b, dtype=torch.long, device=ids.device)
-        hist_logits: list[torch.Tensor] = []
-        hist_entropy: list[torch.Tensor] = []
+        b, device = ids.shape[0], ids.device
+        x, pool, attn_mask = self.embed(ids)
+        active = torch.arange(b, device=device)
+        logits_out = torch.empty(b, self.cfg.n_classes, device=device)
+        exit_layer = torch.empty(b, dtype=torch.long, device=device)
+        used_exit = torch.empty(b, dtype=torch.long, device=device)
+        exit_ids = torch.tensor(self.exit_blocks, device=device)
+        # Per exit seen so far, for the samples still running: [exits, rows, ...].
+        n_exits = len(self.exit_blocks)
+        hist_logits = torch.empty(n_exits, b, self.cfg.n_classes, device=device)
+        hist_entropy = torch.empty(n_exits, b)
+        hist_preds = torch.empty(n_exits, b, dtype=torch.long)
+        seen = 0
         for i, block in enumerate(self.blocks, start=1):
             x = block(x, attn_mask)
             if i not in self.exit_blocks:
                 continue
-            logits = self.exit_heads[str(i)](x, keep)
-            hist_logits.append(logits)
-            hist_entropy.append(normalized_entropy(logits))
-            stacked_logits = torch.stack(hist_logits)
-            stop, use = policy.decide(torch.stack(hist_entropy).cpu(),
-                                      stacked_logits.argmax(-1).cpu())
+            logits = self.exit_heads[str(i)](x, pool)
+            hist_logits[seen] = logits
+            hist_entropy[seen] = normalized_entropy(logits)
+            hist_preds[seen] = logits.argmax(-1)
+            seen += 1
+            stop, use = policy.decide(hist_entropy[:seen], hist_preds[:seen])
             if i == self.cfg.blocks:
                 stop = torch.ones_like(stop)
-            stop, use = stop.to(ids.device), use.to(ids.device)
-            if bool(stop.any()):
+            if not bool(stop.any()):
+                continue
+            stop, use = stop.to(device), use.to(device)
+            if bool(stop.all()):  # everyone left here (always so at batch 1)
+                rows, out = torch.arange(len(active), device=device), active
+            else:
                 rows = stop.nonzero().squeeze(1)
                 out = active[rows]
-                logits_out[out] = stacked_logits[use[rows], rows]
-                exit_layer[out] = i
-                used_exit[out] = torch.tensor(self.exit_blocks, device=ids.device)[use[rows]]
-                go = (~stop).nonzero().squeeze(1)
-                if go.numel() == 0:
-                    break
-                active, x, keep = active[go], x[go], keep[go]
-                attn_mask = None if attn_mask is None else attn_mask[go]
-                hist_logits = [h[go] for h in hist_logits]
-                hist_entropy = [h[go] for h in hist_entropy]
+            logits_out[out] = hist_logits[use[rows], rows]
+            exit_layer[out] = i
+            used_exit[out] = exit_ids[use[rows]]
+            if len(rows) == len(active):
+                break
+            go = (~stop).nonzero().squeeze(1)
+            active, x, pool = active[go], x[go], pool[go]
+            attn_mask = None if attn_mask is None else attn_mask[go]
+            go_cpu = go.cpu()
+            hist_logits = hist_logits[:, go]
+            hist_entropy, hist_preds = hist_entropy[:, go_cpu], hist_preds[:, go_cpu]
         return InferenceOutput(logits_out, exit_layer, used_exit)

@@ -11,7 +11,9 @@ from models.packed.bitpack import pack_signs, unpack_signs, words_for
 
 # (batch, n, m): n off the 64-bit grid and odd m exercise padding and row tails;
 # batch 4 and 5 cover the 4-row activation tiles and their remainder.
-SHAPES = [(1, 37, 5), (3, 100, 7), (4, 130, 9), (5, 64, 3), (1, 768, 33), (9, 200, 17)]
+# Rows of 1, 2 and 4 words take the short-row kernel (with scalar leftover rows).
+SHAPES = [(1, 37, 5), (3, 100, 7), (4, 130, 9), (5, 64, 3), (1, 768, 33), (9, 200, 17),
+          (3, 60, 19), (2, 128, 384), (4, 256, 6), (25, 128, 8)]
 
 
 def signs(t: torch.Tensor) -> torch.Tensor:
@@ -134,6 +136,47 @@ def test_native_agrees_with_fallback(native):
                                fallback.w1a32(x, packed, 300, alpha), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("batch,n,m", [(1, 128, 384), (3, 100, 7), (2, 130, 9)])
+def test_bias_is_added_after_the_product(backend, batch, n, m):
+    x, w, alpha = operands(batch, n, m, seed=4)
+    bias = torch.randn(m)
+    packed = pack_signs(w)
+    # Exactly the two roundings of `kernel(...) + bias`: no fused multiply-add.
+    assert torch.equal(backend.w1a1(x, packed, n, alpha, bias),
+                       backend.w1a1(x, packed, n, alpha) + bias)
+    assert torch.equal(backend.w1a32(x, packed, n, alpha, bias),
+                       backend.w1a32(x, packed, n, alpha) + bias)
+
+
+@pytest.mark.parametrize("n", [37, 64, 128, 200])
+def test_embedding_rows_are_scaled_signs(backend, n):
+    gen = torch.Generator().manual_seed(5)
+    table = torch.randn(50, n, generator=gen)
+    table[::3, ::4] = 0.0
+    alpha = torch.rand(50, generator=gen)
+    ids = torch.tensor([0, 49, 7, 7, 3])
+    expected = alpha[ids].unsqueeze(-1) * signs(table[ids])
+    packed = pack_signs(table)
+    assert torch.equal(backend.embedding(packed, n, alpha, ids), expected)
+    assert torch.equal(backend.embedding(with_dirty_padding(packed, n), n, alpha, ids), expected)
+    assert backend.embedding(packed, n, alpha, ids[:0]).shape == (0, n)
+
+
+def test_embedding_validates_input(backend):
+    packed, alpha = pack_signs(torch.randn(10, 20)), torch.rand(10)
+    bad = [
+        (packed, 20, alpha, torch.tensor([10])),         # id out of range
+        (packed, 20, alpha, torch.tensor([-1])),         # negative id
+        (packed, 20, alpha, torch.tensor([[1, 2]])),     # not 1-D
+        (packed, 20, alpha, torch.tensor([1.0])),        # ids dtype
+        (packed, 20, alpha[:5].contiguous(), torch.tensor([1])),  # alpha length
+        (packed, 200, alpha, torch.tensor([1])),         # n disagrees with words
+    ]
+    for args in bad:
+        with pytest.raises(UsageError):
+            backend.embedding(*args)
+
+
 @pytest.mark.parametrize("op", ["w1a1", "w1a32"])
 def test_kernels_validate_input(backend, op):
     x, w, alpha = operands(2, 100, 5)
@@ -147,6 +190,8 @@ def test_kernels_validate_input(backend, op):
         (x[:, :64].contiguous(), packed, 64, alpha),  # words disagree with n
         (x, packed, 100, alpha[:4].contiguous()),    # alpha length
         (x[0], packed, 100, alpha),                  # x not [B, n]
+        (x, packed, 100, alpha, torch.zeros(4)),     # bias length
+        (x, packed, 100, alpha, torch.zeros(5, dtype=torch.float64)),  # bias dtype
     ]
     for args in bad:
         with pytest.raises(UsageError):

@@ -67,5 +67,5 @@ def unpack_signs(packed: torch.Tensor, n: int, dtype: torch.dtype = torch.float3
         )
     # Arithmetic right shift smears bit 63, but `& 1` keeps only the bit asked for.
     bits = (packed.unsqueeze(-1) >> _positions(packed.device)) & 1
-    bits = bits.reshape(*packed.shape[:-1], -1)[..., :n]
+    bits = bits.reshape(*packed.shape[:-1], packed.shape[-1] * WORD_BITS)[..., :n]
     return bits.to(dtype) * 2 - 1

@@ -14,6 +14,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -112,6 +113,45 @@ inline __m512i mismatches_8(const uint64_t* xb, const uint64_t* w, int64_t words
     acc[r] = _mm512_add_epi64(acc[r], _mm512_popcnt_epi64(d));
   }
   return sum_lanes_8(acc);
+}
+#endif
+
+#if defined(__AVX512VPOPCNTDQ__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+// Rows of W = 1, 2 or 4 words (n <= 256, as in the small presets): one vector holds
+// R = 8 / W whole weight rows, so each XOR + popcount serves R outputs, where the
+// general path would spend a full vector and a transpose-add tree on W valid words.
+template <int W>
+void w1a1_short_rows(const uint64_t* xb, const uint64_t* wd, int64_t B, int64_t m, int64_t n,
+                     uint64_t tail_bits, const float* alpha, float* y, int nt) {
+  constexpr int R = 8 / W;
+  const int64_t vecs = m / R;  // the m % R rows left over take the scalar path
+  __m512i lane_word = _mm512_set_epi64(7 % W, 6 % W, 5 % W, 4 % W, 3 % W, 2 % W, 1 % W, 0);
+  // The last word of each row keeps only the bits of valid columns.
+  const __mmask8 last_words = static_cast<__mmask8>(W == 1 ? 0xFF : W == 2 ? 0xAA : 0x88);
+  const __m512i valid = _mm512_mask_set1_epi64(_mm512_set1_epi64(-1), last_words,
+                                               static_cast<int64_t>(tail_bits));
+  const __mmask8 heads = static_cast<__mmask8>(W == 1 ? 0xFF : W == 2 ? 0x55 : 0x11);
+  const __mmask8 out_lanes = static_cast<__mmask8>((1u << R) - 1);
+  const __m512i nv = _mm512_set1_epi64(n);
+  std::vector<__m512i> xpat(B);  // each activation row repeated across the 8 lanes
+  for (int64_t b = 0; b < B; ++b) {
+    const __m512i xw = _mm512_maskz_loadu_epi64(static_cast<__mmask8>((1u << W) - 1), xb + b * W);
+    xpat[b] = _mm512_permutexvar_epi64(lane_word, xw);
+  }
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int64_t v = 0; v < vecs; ++v) {
+    const __m512i wv = _mm512_loadu_si512(wd + v * 8);
+    const __m256 a = _mm256_maskz_loadu_ps(out_lanes, alpha + v * R);
+    for (int64_t b = 0; b < B; ++b) {
+      __m512i d = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(wv, xpat[b]), valid));
+      if (W >= 2) d = _mm512_add_epi64(d, _mm512_shuffle_epi32(d, _MM_PERM_BADC));
+      if (W >= 4) d = _mm512_add_epi64(d, _mm512_permutex_epi64(d, _MM_SHUFFLE(1, 0, 3, 2)));
+      // Row r's mismatch count is now in lane r * W.
+      const __m512i dot = _mm512_sub_epi64(nv, _mm512_add_epi64(d, d));
+      const __m256 f = _mm256_maskz_compress_ps(heads, _mm512_cvtepi64_ps(dot));
+      _mm256_mask_storeu_ps(y + b * m + v * R, out_lanes, _mm256_mul_ps(a, f));
+    }
+  }
 }
 #endif
 
@@ -228,10 +268,30 @@ void check_args(const torch::Tensor& x, const torch::Tensor& w, int64_t n,
               "packed kernels run on the CPU");
 }
 
+void check_bias(const std::optional<torch::Tensor>& bias, int64_t m) {
+  if (!bias) return;
+  TORCH_CHECK(bias->dim() == 1 && bias->scalar_type() == torch::kFloat &&
+                  bias->is_contiguous() && bias->size(0) == m && bias->device().is_cpu(),
+              "bias must be contiguous float32 [m] on the CPU");
+}
+
+// y[b, i] += bias[i], as its own pass after the products are stored, so the compiler
+// cannot fuse it into a multiply-add: the sums round exactly as torch's `y + bias`.
+void add_bias(torch::Tensor& y, const std::optional<torch::Tensor>& bias) {
+  if (!bias) return;
+  const int64_t B = y.size(0), m = y.size(1);
+  const float* bd = bias->data_ptr<float>();
+  float* yd = y.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < m; ++i) yd[b * m + i] += bd[i];
+}
+
 }  // namespace
 
-torch::Tensor w1a1(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha) {
+torch::Tensor w1a1(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
+                   std::optional<torch::Tensor> bias) {
   check_args(x, w_packed, n, alpha);
+  check_bias(bias, w_packed.size(0));
   const int64_t B = x.size(0), m = w_packed.size(0), words = w_packed.size(1);
   auto y = torch::empty({B, m}, x.options());
   if (B == 0 || m == 0) return y;
@@ -249,8 +309,30 @@ torch::Tensor w1a1(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Te
   const int rem = static_cast<int>(n % kWordBits);
   const uint64_t tail_bits = rem ? (uint64_t(1) << rem) - 1 : ~uint64_t(0);
   const uint64_t* xb = xbits.data();
-  const int64_t blocks = m / 8;
   const int nt = threads_for(B * m * words);
+
+  // One weight row against every activation row, popcount by popcount.
+  auto scalar_row = [&](int64_t i) {
+    const uint64_t* row = wd + i * words;
+    const int64_t pad = popcount64(row[words - 1] & ~tail_bits);
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t diff = mismatches(xb + b * words, row, words) - pad;
+      yd[b * m + i] = ad[i] * static_cast<float>(n - 2 * diff);
+    }
+  };
+
+#if defined(__AVX512VPOPCNTDQ__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+  if (words == 1 || words == 2 || words == 4) {
+    if (words == 1) w1a1_short_rows<1>(xb, wd, B, m, n, tail_bits, ad, yd, nt);
+    if (words == 2) w1a1_short_rows<2>(xb, wd, B, m, n, tail_bits, ad, yd, nt);
+    if (words == 4) w1a1_short_rows<4>(xb, wd, B, m, n, tail_bits, ad, yd, nt);
+    const int64_t rows_per_vector = 8 / words;
+    for (int64_t i = m / rows_per_vector * rows_per_vector; i < m; ++i) scalar_row(i);
+    add_bias(y, bias);
+    return y;
+  }
+#endif
+  const int64_t blocks = m / 8;
 
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t blk = 0; blk <= blocks; ++blk) {
@@ -268,20 +350,16 @@ torch::Tensor w1a1(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Te
     }
 #endif
     const int64_t end = blk < blocks ? i0 + 8 : m;
-    for (int64_t i = i0; i < end; ++i) {
-      const uint64_t* row = wd + i * words;
-      const int64_t pad = popcount64(row[words - 1] & ~tail_bits);
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t diff = mismatches(xb + b * words, row, words) - pad;
-        yd[b * m + i] = ad[i] * static_cast<float>(n - 2 * diff);
-      }
-    }
+    for (int64_t i = i0; i < end; ++i) scalar_row(i);
   }
+  add_bias(y, bias);
   return y;
 }
 
-torch::Tensor w1a32(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha) {
+torch::Tensor w1a32(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
+                    std::optional<torch::Tensor> bias) {
   check_args(x, w_packed, n, alpha);
+  check_bias(bias, w_packed.size(0));
   const int64_t B = x.size(0), m = w_packed.size(0), words = w_packed.size(1);
   auto y = torch::empty({B, m}, x.options());
   if (B == 0 || m == 0) return y;
@@ -348,11 +426,43 @@ torch::Tensor w1a32(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::T
   for (int64_t i = 0; i < m; ++i)
     for (int64_t b = 0; b < B; ++b) store(i, b, select_sum_row(xp + b * npad, wd + i * words, words));
 #endif
+  add_bias(y, bias);
   return y;
+}
+
+torch::Tensor embedding(torch::Tensor w_packed, int64_t n, torch::Tensor alpha, torch::Tensor ids) {
+  TORCH_CHECK(w_packed.dim() == 2 && w_packed.scalar_type() == torch::kLong &&
+                  w_packed.is_contiguous() && w_packed.size(1) == (n + kWordBits - 1) / kWordBits,
+              "w_packed must be contiguous int64 [V, ceil(n/64)]");
+  TORCH_CHECK(alpha.dim() == 1 && alpha.scalar_type() == torch::kFloat &&
+                  alpha.is_contiguous() && alpha.size(0) == w_packed.size(0),
+              "alpha must be contiguous float32 [V]");
+  TORCH_CHECK(ids.dim() == 1 && ids.scalar_type() == torch::kLong && ids.is_contiguous(),
+              "ids must be contiguous int64 [N]");
+  TORCH_CHECK(w_packed.device().is_cpu() && alpha.device().is_cpu() && ids.device().is_cpu(),
+              "packed kernels run on the CPU");
+  const int64_t N = ids.size(0), V = w_packed.size(0), words = w_packed.size(1);
+  const int64_t* id = ids.data_ptr<int64_t>();
+  for (int64_t r = 0; r < N; ++r) TORCH_CHECK(id[r] >= 0 && id[r] < V, "id out of range");
+  auto out = torch::empty({N, n}, alpha.options());
+  const auto* wd = reinterpret_cast<const uint64_t*>(w_packed.data_ptr<int64_t>());
+  const float* ad = alpha.data_ptr<float>();
+  float* od = out.data_ptr<float>();
+  for (int64_t r = 0; r < N; ++r) {
+    const uint64_t* row = wd + id[r] * words;
+    const float a = ad[id[r]];
+    for (int64_t j = 0; j < n; ++j) od[r * n + j] = (row[j / kWordBits] >> (j % kWordBits)) & 1 ? a : -a;
+  }
+  return out;
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
   module.doc() = "Packed 1-bit linear kernels (XNOR-popcount and sign-select accumulate).";
-  module.def("w1a1", &w1a1, "y = alpha * (sign(x) @ sign(W).T), x binarized and packed here");
-  module.def("w1a32", &w1a32, "y = x @ (alpha * sign(W)).T");
+  module.def("w1a1", &w1a1, "y = alpha * (sign(x) @ sign(W).T) + bias, x binarized and packed here",
+             pybind11::arg("x"), pybind11::arg("w_packed"), pybind11::arg("n"), pybind11::arg("alpha"),
+             pybind11::arg("bias") = pybind11::none());
+  module.def("w1a32", &w1a32, "y = x @ (alpha * sign(W)).T + bias",
+             pybind11::arg("x"), pybind11::arg("w_packed"), pybind11::arg("n"), pybind11::arg("alpha"),
+             pybind11::arg("bias") = pybind11::none());
+  module.def("embedding", &embedding, "rows ids of alpha * sign(W), unpacked: [N, n]");
 }

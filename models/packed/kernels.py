@@ -2,11 +2,14 @@
 
 Both backends compute, for packed weights in the layout of :mod:`models.packed.bitpack`:
 
-- ``w1a1(x, w_packed, n, alpha)  = alpha * (sign(x) @ sign(W).T)``, ``sign(0) = +1``;
-- ``w1a32(x, w_packed, n, alpha) = x @ (alpha * sign(W)).T``;
+- ``w1a1(x, w_packed, n, alpha, bias)  = alpha * (sign(x) @ sign(W).T) + bias``,
+  ``sign(0) = +1``;
+- ``w1a32(x, w_packed, n, alpha, bias) = x @ (alpha * sign(W)).T + bias``;
+- ``embedding(w_packed, n, alpha, ids) = (alpha * sign(W))[ids]``, rows unpacked;
 
 with ``x`` float32 ``[B, n]``, ``w_packed`` int64 ``[m, ceil(n/64)]``, ``alpha``
-float32 ``[m]``, result float32 ``[B, m]`` (bias is the caller's). The native kernels
+float32 ``[m]``, ``bias`` float32 ``[m]`` or None (added after the product, as a
+separate rounding step), result float32 ``[B, m]``. The native kernels
 are compiled on first use for the CPU that runs them and cached on disk; their
 OpenMP threads follow ``torch.set_num_threads``. ``BEEXBENCH_PACKED_BACKEND=fallback``
 forces the fallback.
@@ -34,13 +37,13 @@ FALLBACK = "packed-fallback"
 BACKEND_ENV = "BEEXBENCH_PACKED_BACKEND"
 SOURCE = Path(__file__).with_name("kernels.cpp")
 
-Kernel = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor], torch.Tensor]
+Kernel = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor, torch.Tensor | None],
+                  torch.Tensor]
+EmbeddingKernel = Callable[[torch.Tensor, int, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor) -> None:
-    """Raise UsageError unless the arguments fit a packed kernel call."""
-    for name, t, dtype in (("x", x, torch.float32), ("w_packed", w_packed, torch.int64),
-                           ("alpha", alpha, torch.float32)):
+def _check_tensors(*specs: tuple[str, torch.Tensor, torch.dtype]) -> None:
+    for name, t, dtype in specs:
         if not isinstance(t, torch.Tensor):
             raise UsageError(f"packed kernel: {name} must be a tensor, got {type(t).__name__}")
         if t.dtype != dtype:
@@ -49,6 +52,13 @@ def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tenso
             raise UsageError(f"packed kernel: {name} must be on the CPU, got {t.device}")
         if not t.is_contiguous():
             raise UsageError(f"packed kernel: {name} must be contiguous")
+
+
+def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+             bias: torch.Tensor | None = None) -> None:
+    """Raise UsageError unless the arguments fit a packed linear kernel call."""
+    _check_tensors(("x", x, torch.float32), ("w_packed", w_packed, torch.int64),
+                   ("alpha", alpha, torch.float32))
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise UsageError(f"packed kernel: n must be a positive int, got {n!r}")
     if x.dim() != 2 or x.shape[1] != n:
@@ -62,6 +72,31 @@ def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tenso
         raise UsageError(
             f"packed kernel: alpha must be [{w_packed.shape[0]}], got {list(alpha.shape)}"
         )
+    if bias is not None:
+        _check_tensors(("bias", bias, torch.float32))
+        if bias.dim() != 1 or bias.shape[0] != w_packed.shape[0]:
+            raise UsageError(
+                f"packed kernel: bias must be [{w_packed.shape[0]}], got {list(bias.shape)}"
+            )
+
+
+def validate_embedding(w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+                       ids: torch.Tensor) -> None:
+    """Raise UsageError unless the arguments fit a packed embedding lookup."""
+    _check_tensors(("w_packed", w_packed, torch.int64), ("alpha", alpha, torch.float32),
+                   ("ids", ids, torch.int64))
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise UsageError(f"packed kernel: n must be a positive int, got {n!r}")
+    if w_packed.dim() != 2 or w_packed.shape[1] != words_for(n):
+        raise UsageError(f"packed kernel: w_packed must be [V, {words_for(n)}] for n={n}, "
+                         f"got {list(w_packed.shape)}")
+    if alpha.dim() != 1 or alpha.shape[0] != w_packed.shape[0]:
+        raise UsageError(
+            f"packed kernel: alpha must be [{w_packed.shape[0]}], got {list(alpha.shape)}")
+    if ids.dim() != 1:
+        raise UsageError(f"packed kernel: ids must be [N], got {list(ids.shape)}")
+    if ids.numel() and not (0 <= int(ids.min()) and int(ids.max()) < w_packed.shape[0]):
+        raise UsageError(f"packed kernel: ids must lie in [0, {w_packed.shape[0]})")
 
 
 @dataclass(frozen=True)
@@ -77,47 +112,69 @@ class Backend:
     detail: str  # build flags, or why the fallback is in use
     _w1a1: Kernel
     _w1a32: Kernel
+    _embedding: EmbeddingKernel
     self_checked: bool = False
 
     def _call(self, kernel: Kernel, x: torch.Tensor, w_packed: torch.Tensor, n: int,
-              alpha: torch.Tensor) -> torch.Tensor:
+              alpha: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         if not self.self_checked:
-            validate(x, w_packed, n, alpha)
-            return kernel(x, w_packed, n, alpha)
+            validate(x, w_packed, n, alpha, bias)
+            return kernel(x, w_packed, n, alpha, bias)
         try:
-            return kernel(x, w_packed, n, alpha)
+            return kernel(x, w_packed, n, alpha, bias)
         except (RuntimeError, TypeError):
-            validate(x, w_packed, n, alpha)
+            validate(x, w_packed, n, alpha, bias)
             raise
 
-    def w1a1(self, x: torch.Tensor, w_packed: torch.Tensor, n: int,
-             alpha: torch.Tensor) -> torch.Tensor:
-        """``alpha * (sign(x) @ sign(W).T)`` with binary activations; fp32 ``[B, m]``."""
-        return self._call(self._w1a1, x, w_packed, n, alpha)
+    def w1a1(self, x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+             bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``alpha * (sign(x) @ sign(W).T) + bias`` with binary activations; fp32 ``[B, m]``."""
+        return self._call(self._w1a1, x, w_packed, n, alpha, bias)
 
-    def w1a32(self, x: torch.Tensor, w_packed: torch.Tensor, n: int,
-              alpha: torch.Tensor) -> torch.Tensor:
-        """``x @ (alpha * sign(W)).T`` with fp32 activations; fp32 ``[B, m]``."""
-        return self._call(self._w1a32, x, w_packed, n, alpha)
+    def w1a32(self, x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+              bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``x @ (alpha * sign(W)).T + bias`` with fp32 activations; fp32 ``[B, m]``."""
+        return self._call(self._w1a32, x, w_packed, n, alpha, bias)
+
+    def embedding(self, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+                  ids: torch.Tensor) -> torch.Tensor:
+        """Rows ``ids`` (1-D) of ``alpha * sign(W)``, unpacked; fp32 ``[N, n]``."""
+        if not self.self_checked:
+            validate_embedding(w_packed, n, alpha, ids)
+            return self._embedding(w_packed, n, alpha, ids)
+        try:
+            return self._embedding(w_packed, n, alpha, ids)
+        except (RuntimeError, TypeError):
+            validate_embedding(w_packed, n, alpha, ids)
+            raise
 
 
 # --- pure-torch fallback: unpack the signs and use the fp32 matmul ----------------
 
-def _fallback_w1a1(x: torch.Tensor, w_packed: torch.Tensor, n: int,
-                   alpha: torch.Tensor) -> torch.Tensor:
+def _with_bias(y: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return y if bias is None else y + bias
+
+
+def _fallback_w1a1(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+                   bias: torch.Tensor | None) -> torch.Tensor:
     signs_x = torch.where(x >= 0, 1.0, -1.0)
     # +-1 products summed in fp32 are exact integers (n < 2**24), as in the native popcount.
-    return (signs_x @ unpack_signs(w_packed, n).T) * alpha
+    return _with_bias((signs_x @ unpack_signs(w_packed, n).T) * alpha, bias)
 
 
-def _fallback_w1a32(x: torch.Tensor, w_packed: torch.Tensor, n: int,
-                    alpha: torch.Tensor) -> torch.Tensor:
-    return (x @ unpack_signs(w_packed, n).T) * alpha
+def _fallback_w1a32(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+                    bias: torch.Tensor | None) -> torch.Tensor:
+    return _with_bias((x @ unpack_signs(w_packed, n).T) * alpha, bias)
+
+
+def _fallback_embedding(w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+                        ids: torch.Tensor) -> torch.Tensor:
+    return alpha[ids].unsqueeze(-1) * unpack_signs(w_packed[ids], n)
 
 
 def fallback_backend(reason: str = "requested") -> Backend:
     """The pure-torch implementation (slow: it unpacks the weights on every call)."""
-    return Backend(FALLBACK, reason, _fallback_w1a1, _fallback_w1a32)
+    return Backend(FALLBACK, reason, _fallback_w1a1, _fallback_w1a32, _fallback_embedding)
 
 
 # --- native build ------------------------------------------------------------------
@@ -142,7 +199,8 @@ def native_flags() -> list[str]:
         tune = ["-mcpu=native"]
     else:
         tune = []
-    return ["-O3", *tune, "-fopenmp"]
+    # No FMA contraction: products and sums round as the separate torch ops they stand for.
+    return ["-O3", *tune, "-ffp-contract=off", "-fopenmp"]
 
 
 def _cache_root() -> Path:
@@ -181,7 +239,8 @@ def build_native() -> Backend:
         build_directory=str(build_dir),
         verbose=False,
     )
-    return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, self_checked=True)
+    return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, module.embedding,
+                   self_checked=True)
 
 
 @functools.cache

@@ -10,6 +10,9 @@ work exactly as in the fake-quantized model. Activations are handled by precisio
   activation scale (integer sums are exact, so this matches the trained model exactly);
 - 32 bit (beexformer): W1A32 sign-select accumulate kernel.
 
+The SLFN's gate and candidate layers, which read the same input, run as one packed
+matrix (one kernel call instead of two).
+
 `load_packed_runtime(path)` builds it from the artifact that the harness measures.
 """
 
@@ -22,65 +25,101 @@ from torch import nn
 
 from models.artifact import binary_modules, load_packed
 from models.binarize import BinaryEmbedding, BinaryLinear, activation_levels
-from models.packed.bitpack import pack_signs, unpack_signs
+from models.packed.bitpack import pack_signs
 from models.packed.kernels import Backend, get_backend
-from models.transformer import EncoderClassifier
+from models.transformer import EncoderClassifier, SelectiveLearnForget
 
 
 class PackedLinear(nn.Module):
-    def __init__(self, layer: BinaryLinear, backend: Backend) -> None:
+    def __init__(self, weight: torch.Tensor, alpha: torch.Tensor, bias: torch.Tensor | None,
+                 act_bits: int, backend: Backend) -> None:
         super().__init__()
-        self.in_features, self.out_features = layer.in_features, layer.out_features
-        self.act_bits = layer.act_bits
-        self.backend = backend
-        self.register_buffer("weight_bits", pack_signs(layer.weight.detach()).contiguous())
-        self.register_buffer("alpha", layer.alpha.detach().float().contiguous())
-        bias = None if layer.bias is None else layer.bias.detach().float().contiguous()
-        self.register_buffer("bias", bias)
+        self.out_features, self.in_features = weight.shape
+        self.act_bits, self.backend = act_bits, backend
+        self.register_buffer("weight_bits", pack_signs(weight.detach()).contiguous())
+        self.register_buffer("alpha", alpha.detach().float().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.detach().float().contiguous())
+
+    @classmethod
+    def of(cls, *layers: BinaryLinear, backend: Backend) -> PackedLinear:
+        """One packed layer for `layers` that read the same input: their outputs side by side."""
+        if len({(layer.in_features, layer.act_bits) for layer in layers}) != 1:
+            raise ValueError("stacked layers must share input size and activation bits")
+        biases = [layer.bias for layer in layers]
+        bias = None if any(b is None for b in biases) else torch.cat(biases)
+        return cls(torch.cat([layer.weight for layer in layers]),
+                   torch.cat([layer.alpha for layer in layers]), bias, layers[0].act_bits,
+                   backend)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         flat = x.reshape(-1, self.in_features).float().contiguous()
         if self.act_bits == 1:
-            y = self.backend.w1a1(flat, self.weight_bits, self.in_features, self.alpha)
+            y = self.backend.w1a1(flat, self.weight_bits, self.in_features, self.alpha,
+                                  self.bias)
         elif self.act_bits >= 32:
-            y = self.backend.w1a32(flat, self.weight_bits, self.in_features, self.alpha)
+            y = self.backend.w1a32(flat, self.weight_bits, self.in_features, self.alpha,
+                                   self.bias)
         else:
+            # The activation scale multiplies before the bias adds, as in BinaryLinear.
             levels, scale = activation_levels(flat, self.act_bits)
             y = self.backend.w1a32(levels.contiguous(), self.weight_bits, self.in_features,
-                                   self.alpha) * scale
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*shape[:-1], self.out_features)
+                                   self.alpha).mul_(scale)
+            if self.bias is not None:
+                y += self.bias
+        return y.view(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return (f"in={self.in_features}, out={self.out_features}, a_bits={self.act_bits}, "
                 f"backend={self.backend.name}")
 
 
+class PackedSelectiveLearnForget(nn.Module):
+    """SLFN with gate and candidate packed as one matrix: the input is read (and, for
+    1-bit activations, binarized and packed) once for both. Same values as the SLFN:
+    both layers see the same input, hence the same activation scale."""
+
+    def __init__(self, slfn: SelectiveLearnForget, backend: Backend) -> None:
+        super().__init__()
+        self.hidden = slfn.gate.out_features
+        self.gate_candidate = PackedLinear.of(slfn.gate, slfn.candidate, backend=backend)
+        self.out = PackedLinear.of(slfn.out, backend=backend)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, candidate = self.gate_candidate(x).split(self.hidden, dim=-1)
+        return self.out(torch.sigmoid(gate) * torch.tanh(candidate))
+
+
 class PackedEmbedding(nn.Module):
     """Rows looked up as packed sign bits, unpacked and scaled only for the ids used."""
 
-    def __init__(self, emb: BinaryEmbedding) -> None:
+    def __init__(self, emb: BinaryEmbedding, backend: Backend) -> None:
         super().__init__()
-        self.dim = emb.weight.shape[1]
+        self.dim, self.backend = emb.weight.shape[1], backend
         self.register_buffer("weight_bits", pack_signs(emb.weight.detach()).contiguous())
         self.register_buffer("alpha", emb.alpha.detach().float().contiguous())
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        rows = unpack_signs(self.weight_bits[ids], self.dim)
-        return self.alpha[ids].unsqueeze(-1) * rows
+        rows = self.backend.embedding(self.weight_bits, self.dim, self.alpha,
+                                      ids.reshape(-1).contiguous())
+        return rows.view(*ids.shape, self.dim)
+
+
+def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
 
 
 def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> EncoderClassifier:
     """Swap the binary layers for packed ones, in place; returns the model in eval mode."""
     backend = backend or get_backend()
+    slfns = {name: m for name, m in model.named_modules()
+             if isinstance(m, SelectiveLearnForget) and isinstance(m.gate, BinaryLinear)}
+    for name, slfn in slfns.items():
+        _replace(model, name, PackedSelectiveLearnForget(slfn, backend))
     for name, module in binary_modules(model).items():
-        parent_name, _, child = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        packed = (PackedLinear(module, backend) if isinstance(module, BinaryLinear)
-                  else PackedEmbedding(module))
-        setattr(parent, child, packed)
+        _replace(model, name, PackedLinear.of(module, backend=backend)
+                 if isinstance(module, BinaryLinear) else PackedEmbedding(module, backend))
     return model.eval()
 
 

@@ -2,15 +2,19 @@
 
 Loss over all exits: L = sum_i w_i * CE(p_i, y), with w_i = i / sum_j j ("soft
 routing": deeper exits weigh more). AdamW; latent binary weights and their scales
-take `binary_lr`, everything else `lr`; linear warm-up then linear decay. Seeded and
-deterministic on CPU. The epoch with the best validation accuracy of the last exit
-is kept.
+take `binary_lr`, everything else `lr`; linear warm-up then linear decay. Batches are
+shuffled but hold samples of similar length (less padding). Seeded, on
+the preset's fixed thread count: a checkpoint is the same bits wherever the same torch
+build trains it. The epoch with the best validation accuracy of the last exit is kept.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +35,7 @@ from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 5
+TRAINING_CODE_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,23 @@ def exit_weights(n_exits: int) -> torch.Tensor:
     return idx / idx.sum()
 
 
+# Batches are drawn from pools of this many batches' worth of shuffled samples, sorted
+# by length within the pool: on rt-polarity (`small`) the mean padded width of a batch
+# falls from 56 tokens to 30, and an epoch's compute with it.
+SORTISH_POOL = 8
+
+
+def sortish_batches(indices: torch.Tensor, lengths: torch.Tensor, batch_size: int,
+                    gen: torch.Generator) -> list[torch.Tensor]:
+    """One epoch's batches: shuffle, sort each pool by length, cut, shuffle the batches."""
+    order = indices[torch.randperm(len(indices), generator=gen)]
+    batches: list[torch.Tensor] = []
+    for pool in order.split(batch_size * SORTISH_POOL):
+        pool = pool[torch.argsort(lengths[pool], stable=True)]
+        batches += list(pool.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
+
+
 def param_groups(model: EncoderClassifier, preset: Preset) -> list[dict]:
     binary, decay, plain = [], [], []
     for module in model.modules():
@@ -83,6 +104,17 @@ def _progress(quiet: bool, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+@contextmanager
+def training_threads(preset: Preset) -> Iterator[int]:
+    """torch's intra-op threads set to the preset's training threads, restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(preset.train_threads or len(os.sched_getaffinity(0)))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
                 data: TextDataset | None = None) -> Checkpoint:
     """Train (or reuse the cached checkpoint of) one model; returns the loaded checkpoint."""
@@ -90,6 +122,12 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
     if path.exists() and not force:
         _progress(quiet, f"[{request.model}] reusing checkpoint {path.name}")
         return load_checkpoint(path)
+    with training_threads(request.preset_config()):
+        _train(request, path, quiet, data)
+    return load_checkpoint(path)
+
+
+def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | None) -> None:
     preset = request.preset_config()
     spec = get_model_spec(request.model)
     data = data or load_dataset(request.dataset, request.data_dir)
@@ -122,9 +160,8 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
     started = time.perf_counter()
     for epoch in range(1, preset.epochs + 1):
         model.train()
-        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
         total_loss = 0.0
-        for batch in order.split(preset.batch_size):
+        for batch in sortish_batches(train_idx, lengths, preset.batch_size, gen):
             width = int(lengths[batch].max())
             logits = model(ids[batch, :width])  # [n_exits, B, C]
             y = labels[batch]
@@ -167,8 +204,6 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
         "model_config": cfg.to_dict(), "label_names": list(data.label_names),
         "split_hash": splits.digest(), "policies": policies, "train_seconds": train_seconds,
         "history": history, "torch": torch.__version__,
-        # Bit-reproducible for the same torch build and thread count (reduction order).
         "train_threads": torch.get_num_threads(),
     }
     save_checkpoint(path, meta, model, tokenizer, splits)
-    return load_checkpoint(path)

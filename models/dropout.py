@@ -10,36 +10,22 @@ rounded to a multiple of 2^-16 (0.1 -> 0.100006), and kept elements are scaled b
 
 from __future__ import annotations
 
-import math
-
 import torch
-from torch import nn
 
 _LEVELS = 1 << 16
 
 
 def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """x with each element zeroed with probability ~p and the rest scaled (if training)."""
     if not training or p <= 0.0:
         return x
     if p >= 1.0:
         return torch.zeros_like(x)
     threshold = round(p * _LEVELS)
     n = x.numel()
-    words = torch.randint(-(2 ** 63), 2 ** 63 - 1, (math.ceil(n / 4),), dtype=torch.int64,
+    words = torch.randint(-(2 ** 63), 2 ** 63 - 1, ((n + 3) // 4,), dtype=torch.int64,
                           device=x.device)
     bits = words.view(torch.int16)[:n].view(x.shape)  # uniform over [-2^15, 2^15)
     keep = bits >= threshold - _LEVELS // 2
     scale = _LEVELS / (_LEVELS - threshold)
     return x * keep.to(x.dtype).mul_(scale)
-
-
-class Dropout(nn.Module):
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, self.training)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"

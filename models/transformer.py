@@ -127,9 +127,9 @@ class Block(nn.Module):
         return self.norm2(x + dropout(self.sublayer(x), self.dropout, self.training))
 
 
-def pool_weights(keep: torch.Tensor) -> torch.Tensor:
+def pool_weights(keep: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """[B, T, 1] weights of the mean over non-pad tokens (computed once per batch)."""
-    w = keep.unsqueeze(-1).float()
+    w = keep.unsqueeze(-1).to(dtype)
     return w / w.sum(1, keepdim=True).clamp_min(1.0)
 
 
@@ -180,7 +180,7 @@ class EncoderClassifier(nn.Module):
         x = dropout(x, self.dropout, self.training)
         # Without padding the mask is all-true: pass none so attention takes its fast path.
         attn_mask = None if bool(keep.all()) else keep[:, None, None, :]
-        return x, pool_weights(keep), attn_mask
+        return x, pool_weights(keep, x.dtype), attn_mask
 
     def forward(self, ids: torch.Tensor, depth: int | None = None) -> torch.Tensor:
         """Logits of every exit up to `depth` blocks (all blocks by default): [n_exits, B, C]."""

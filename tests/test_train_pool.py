@@ -20,10 +20,21 @@ def test_side_by_side_training_writes_the_same_checkpoints(tmp_path, monkeypatch
         assert tensor.equal(pooled["binarybert"].model.state_dict()[name]), name
 
 
-def test_nothing_missing_or_one_core_trains_nothing(tmp_path, monkeypatch):
+def test_one_model_on_one_core_is_left_to_the_caller(tmp_path, monkeypatch):
     monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path))
     data = load_dataset("synthetic-2")
     requests = [TrainRequest(m, "synthetic-2", "tiny") for m in ("fp-transformer", "beexformer")]
-    train_missing(requests, data, cpus=1, quiet=True)
-    train_missing(requests[:1], data, cpus=2, quiet=True)
+    train_missing(requests[:1], data, cpus=1, quiet=True)
     assert not any(r.checkpoint_dir().exists() for r in requests)
+
+
+def test_training_threads_follow_the_preset_not_the_caller():
+    import torch
+
+    from harness.config import PRESETS
+    from harness.train import training_threads
+
+    before = torch.get_num_threads()
+    with training_threads(PRESETS.get("small")) as threads:
+        assert threads == torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -14,9 +14,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <optional>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #if defined(__AVX512F__)
@@ -125,7 +125,7 @@ void w1a1_short_rows(const uint64_t* xb, const uint64_t* wd, int64_t B, int64_t 
                      uint64_t tail_bits, const float* alpha, float* y, int nt) {
   constexpr int R = 8 / W;
   const int64_t vecs = m / R;  // the m % R rows left over take the scalar path
-  __m512i lane_word = _mm512_set_epi64(7 % W, 6 % W, 5 % W, 4 % W, 3 % W, 2 % W, 1 % W, 0);
+  const __m512i lane_word = _mm512_set_epi64(7 % W, 6 % W, 5 % W, 4 % W, 3 % W, 2 % W, 1 % W, 0);
   // The last word of each row keeps only the bits of valid columns.
   const __mmask8 last_words = static_cast<__mmask8>(W == 1 ? 0xFF : W == 2 ? 0xAA : 0x88);
   const __m512i valid = _mm512_mask_set1_epi64(_mm512_set1_epi64(-1), last_words,
@@ -439,6 +439,7 @@ torch::Tensor embedding(torch::Tensor w_packed, int64_t n, torch::Tensor alpha, 
               "alpha must be contiguous float32 [V]");
   TORCH_CHECK(ids.dim() == 1 && ids.scalar_type() == torch::kLong && ids.is_contiguous(),
               "ids must be contiguous int64 [N]");
+  TORCH_CHECK(n > 0, "n must be positive");
   TORCH_CHECK(w_packed.device().is_cpu() && alpha.device().is_cpu() && ids.device().is_cpu(),
               "packed kernels run on the CPU");
   const int64_t N = ids.size(0), V = w_packed.size(0), words = w_packed.size(1);

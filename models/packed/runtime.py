@@ -46,7 +46,9 @@ class PackedLinear(nn.Module):
         if len({(layer.in_features, layer.act_bits) for layer in layers}) != 1:
             raise ValueError("stacked layers must share input size and activation bits")
         biases = [layer.bias for layer in layers]
-        bias = None if any(b is None for b in biases) else torch.cat(biases)
+        if len({b is None for b in biases}) != 1:
+            raise ValueError("stacked layers must all have a bias or all have none")
+        bias = None if biases[0] is None else torch.cat(biases)
         return cls(torch.cat([layer.weight for layer in layers]),
                    torch.cat([layer.alpha for layer in layers]), bias, layers[0].act_bits,
                    backend)

@@ -35,7 +35,7 @@ from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 6
+TRAINING_CODE_VERSION = 7
 
 
 @dataclass(frozen=True)

@@ -6,28 +6,37 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from harness.errors import UsageError
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 
 
+# No "##" marker on pieces inside a word. The trainer creates the "##" tokens in
+# hash-map order, and their ids break ties between equally frequent merges, so with
+# the marker the learned vocabulary changes from process to process (tokenizers issue
+# 1794). Without it every piece comes from the sorted alphabet or a merge, and
+# training is deterministic; a piece then means the same inside and at the start of
+# a word.
+PIECE_PREFIX = ""
+
+
 def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
-    tok = Tokenizer(models.WordPiece(unk_token=UNK))
+    tok = Tokenizer(models.WordPiece(unk_token=UNK, continuing_subword_prefix=PIECE_PREFIX))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=[PAD, UNK, SEP],
+                                        continuing_subword_prefix=PIECE_PREFIX,
                                         show_progress=False)
     tok.train_from_iterator(texts, trainer=trainer)
-    # The trainer breaks frequency ties in hash order, which changes from process to
-    # process: renumber the vocabulary (specials first, then sorted) so the same set of
-    # tokens always gets the same ids. WordPiece's longest match does not depend on ids.
+    # Ids in a canonical order (specials first, then sorted), so that the ids follow
+    # from the set of tokens alone. WordPiece's longest match does not depend on ids.
     learned = tok.get_vocab()
     specials = [PAD, UNK, SEP]
     ordered = specials + sorted(t for t in learned if t not in specials)
-    tok.model = models.WordPiece({t: i for i, t in enumerate(ordered)}, unk_token=UNK)
+    tok.model = models.WordPiece({t: i for i, t in enumerate(ordered)}, unk_token=UNK,
+                                 continuing_subword_prefix=PIECE_PREFIX)
     return tok
 
 

@@ -252,20 +252,25 @@ inline float select_sum_row(const float* xp, const uint64_t* row, int64_t words)
 }
 #endif
 
+// The packed matrix [rows, ceil(n/64)] and its per-row scales, on the CPU.
+void check_weights(const torch::Tensor& w, int64_t n, const torch::Tensor& alpha) {
+  TORCH_CHECK(n > 0, "n must be positive");
+  TORCH_CHECK(w.dim() == 2 && w.scalar_type() == torch::kLong && w.is_contiguous() &&
+                  w.size(1) == (n + kWordBits - 1) / kWordBits,
+              "w_packed must be contiguous int64 [rows, ceil(n/64)]");
+  TORCH_CHECK(alpha.dim() == 1 && alpha.scalar_type() == torch::kFloat &&
+                  alpha.is_contiguous() && alpha.size(0) == w.size(0),
+              "alpha must be contiguous float32 [rows]");
+  TORCH_CHECK(w.device().is_cpu() && alpha.device().is_cpu(), "packed kernels run on the CPU");
+}
+
 void check_args(const torch::Tensor& x, const torch::Tensor& w, int64_t n,
                 const torch::Tensor& alpha) {
+  check_weights(w, n, alpha);
   TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat && x.is_contiguous() &&
                   x.size(1) == n,
               "x must be contiguous float32 [B, n]");
-  TORCH_CHECK(w.dim() == 2 && w.scalar_type() == torch::kLong && w.is_contiguous() &&
-                  w.size(1) == (n + kWordBits - 1) / kWordBits,
-              "w_packed must be contiguous int64 [m, ceil(n/64)]");
-  TORCH_CHECK(alpha.dim() == 1 && alpha.scalar_type() == torch::kFloat &&
-                  alpha.is_contiguous() && alpha.size(0) == w.size(0),
-              "alpha must be contiguous float32 [m]");
-  TORCH_CHECK(n > 0, "n must be positive");
-  TORCH_CHECK(x.device().is_cpu() && w.device().is_cpu() && alpha.device().is_cpu(),
-              "packed kernels run on the CPU");
+  TORCH_CHECK(x.device().is_cpu(), "packed kernels run on the CPU");
 }
 
 void check_bias(const std::optional<torch::Tensor>& bias, int64_t m) {
@@ -431,17 +436,10 @@ torch::Tensor w1a32(torch::Tensor x, torch::Tensor w_packed, int64_t n, torch::T
 }
 
 torch::Tensor embedding(torch::Tensor w_packed, int64_t n, torch::Tensor alpha, torch::Tensor ids) {
-  TORCH_CHECK(w_packed.dim() == 2 && w_packed.scalar_type() == torch::kLong &&
-                  w_packed.is_contiguous() && w_packed.size(1) == (n + kWordBits - 1) / kWordBits,
-              "w_packed must be contiguous int64 [V, ceil(n/64)]");
-  TORCH_CHECK(alpha.dim() == 1 && alpha.scalar_type() == torch::kFloat &&
-                  alpha.is_contiguous() && alpha.size(0) == w_packed.size(0),
-              "alpha must be contiguous float32 [V]");
+  check_weights(w_packed, n, alpha);
   TORCH_CHECK(ids.dim() == 1 && ids.scalar_type() == torch::kLong && ids.is_contiguous(),
               "ids must be contiguous int64 [N]");
-  TORCH_CHECK(n > 0, "n must be positive");
-  TORCH_CHECK(w_packed.device().is_cpu() && alpha.device().is_cpu() && ids.device().is_cpu(),
-              "packed kernels run on the CPU");
+  TORCH_CHECK(ids.device().is_cpu(), "packed kernels run on the CPU");
   const int64_t N = ids.size(0), V = w_packed.size(0), words = w_packed.size(1);
   const int64_t* id = ids.data_ptr<int64_t>();
   for (int64_t r = 0; r < N; ++r) TORCH_CHECK(id[r] >= 0 && id[r] < V, "id out of range");

@@ -54,24 +54,29 @@ def _check_tensors(*specs: tuple[str, torch.Tensor, torch.dtype]) -> None:
             raise UsageError(f"packed kernel: {name} must be contiguous")
 
 
-def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
-             bias: torch.Tensor | None = None) -> None:
-    """Raise UsageError unless the arguments fit a packed linear kernel call."""
-    _check_tensors(("x", x, torch.float32), ("w_packed", w_packed, torch.int64),
-                   ("alpha", alpha, torch.float32))
+def _check_weights(w_packed: torch.Tensor, n: int, alpha: torch.Tensor, rows: str) -> None:
+    """n, the packed matrix [rows, ceil(n/64)] and its per-row scales agree."""
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise UsageError(f"packed kernel: n must be a positive int, got {n!r}")
-    if x.dim() != 2 or x.shape[1] != n:
-        raise UsageError(f"packed kernel: x must be [B, {n}], got {list(x.shape)}")
     if w_packed.dim() != 2 or w_packed.shape[1] != words_for(n):
         raise UsageError(
-            f"packed kernel: w_packed must be [m, {words_for(n)}] for n={n}, "
+            f"packed kernel: w_packed must be [{rows}, {words_for(n)}] for n={n}, "
             f"got {list(w_packed.shape)}"
         )
     if alpha.dim() != 1 or alpha.shape[0] != w_packed.shape[0]:
         raise UsageError(
             f"packed kernel: alpha must be [{w_packed.shape[0]}], got {list(alpha.shape)}"
         )
+
+
+def validate(x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
+             bias: torch.Tensor | None = None) -> None:
+    """Raise UsageError unless the arguments fit a packed linear kernel call."""
+    _check_tensors(("x", x, torch.float32), ("w_packed", w_packed, torch.int64),
+                   ("alpha", alpha, torch.float32))
+    _check_weights(w_packed, n, alpha, "m")
+    if x.dim() != 2 or x.shape[1] != n:
+        raise UsageError(f"packed kernel: x must be [B, {n}], got {list(x.shape)}")
     if bias is not None:
         _check_tensors(("bias", bias, torch.float32))
         if bias.dim() != 1 or bias.shape[0] != w_packed.shape[0]:
@@ -85,14 +90,7 @@ def validate_embedding(w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
     """Raise UsageError unless the arguments fit a packed embedding lookup."""
     _check_tensors(("w_packed", w_packed, torch.int64), ("alpha", alpha, torch.float32),
                    ("ids", ids, torch.int64))
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise UsageError(f"packed kernel: n must be a positive int, got {n!r}")
-    if w_packed.dim() != 2 or w_packed.shape[1] != words_for(n):
-        raise UsageError(f"packed kernel: w_packed must be [V, {words_for(n)}] for n={n}, "
-                         f"got {list(w_packed.shape)}")
-    if alpha.dim() != 1 or alpha.shape[0] != w_packed.shape[0]:
-        raise UsageError(
-            f"packed kernel: alpha must be [{w_packed.shape[0]}], got {list(alpha.shape)}")
+    _check_weights(w_packed, n, alpha, "V")
     if ids.dim() != 1:
         raise UsageError(f"packed kernel: ids must be [N], got {list(ids.shape)}")
     if ids.numel() and not (0 <= int(ids.min()) and int(ids.max()) < w_packed.shape[0]):
@@ -115,38 +113,31 @@ class Backend:
     _embedding: EmbeddingKernel
     self_checked: bool = False
 
-    def _call(self, kernel: Kernel, x: torch.Tensor, w_packed: torch.Tensor, n: int,
-              alpha: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def _checked(self, kernel: Callable[..., torch.Tensor], check: Callable[..., None],
+                 *args: object) -> torch.Tensor:
         if not self.self_checked:
-            validate(x, w_packed, n, alpha, bias)
-            return kernel(x, w_packed, n, alpha, bias)
+            check(*args)
+            return kernel(*args)
         try:
-            return kernel(x, w_packed, n, alpha, bias)
+            return kernel(*args)
         except (RuntimeError, TypeError):
-            validate(x, w_packed, n, alpha, bias)
+            check(*args)
             raise
 
     def w1a1(self, x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
              bias: torch.Tensor | None = None) -> torch.Tensor:
         """``alpha * (sign(x) @ sign(W).T) + bias`` with binary activations; fp32 ``[B, m]``."""
-        return self._call(self._w1a1, x, w_packed, n, alpha, bias)
+        return self._checked(self._w1a1, validate, x, w_packed, n, alpha, bias)
 
     def w1a32(self, x: torch.Tensor, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
               bias: torch.Tensor | None = None) -> torch.Tensor:
         """``x @ (alpha * sign(W)).T + bias`` with fp32 activations; fp32 ``[B, m]``."""
-        return self._call(self._w1a32, x, w_packed, n, alpha, bias)
+        return self._checked(self._w1a32, validate, x, w_packed, n, alpha, bias)
 
     def embedding(self, w_packed: torch.Tensor, n: int, alpha: torch.Tensor,
                   ids: torch.Tensor) -> torch.Tensor:
         """Rows ``ids`` (1-D) of ``alpha * sign(W)``, unpacked; fp32 ``[N, n]``."""
-        if not self.self_checked:
-            validate_embedding(w_packed, n, alpha, ids)
-            return self._embedding(w_packed, n, alpha, ids)
-        try:
-            return self._embedding(w_packed, n, alpha, ids)
-        except (RuntimeError, TypeError):
-            validate_embedding(w_packed, n, alpha, ids)
-            raise
+        return self._checked(self._embedding, validate_embedding, w_packed, n, alpha, ids)
 
 
 # --- pure-torch fallback: unpack the signs and use the fp32 matmul ----------------

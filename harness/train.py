@@ -10,7 +10,6 @@ build trains it. The epoch with the best validation accuracy of the last exit is
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from models.binarize import BinaryEmbedding, BinaryLinear
 from models.exits import make_policy
 from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
+from targets.threads import set_host_threads
 
 # Bump when a change to the code changes what training produces: it keys the cache.
 TRAINING_CODE_VERSION = 7
@@ -108,9 +108,8 @@ def _progress(quiet: bool, message: str) -> None:
 def training_threads(preset: Preset) -> Iterator[int]:
     """torch's intra-op threads set to the preset's training threads, restored after."""
     before = torch.get_num_threads()
-    torch.set_num_threads(preset.train_threads or len(os.sched_getaffinity(0)))
     try:
-        yield torch.get_num_threads()
+        yield set_host_threads(preset.train_threads)
     finally:
         torch.set_num_threads(before)
 

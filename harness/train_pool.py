@@ -18,9 +18,9 @@ from harness.data.base import TextDataset
 from harness.train import TrainRequest, train_model
 
 
-def _train_one(request: TrainRequest, data: TextDataset, quiet: bool) -> str:
+def _train_one(request: TrainRequest, data: TextDataset, quiet: bool) -> None:
+    # Not train_model itself: its Checkpoint (the whole model) would be pickled back.
     train_model(request, quiet=quiet, data=data)
-    return request.model
 
 
 def train_missing(requests: list[TrainRequest], data: TextDataset, cpus: int,

@@ -71,10 +71,12 @@ class FakeQuant(torch.autograd.Function):
         return grad, None, None
 
 
-def _dynamic_scale(x: torch.Tensor, levels: int) -> torch.Tensor:
-    """max|x| / levels (aminmax reads x once; abs().amax() would read it twice)."""
+def _levels_and_scale(x: torch.Tensor, bits: int) -> tuple[int, torch.Tensor]:
+    """Largest level 2^(b-1) - 1 and the dynamic scale max|x| / that level (aminmax
+    reads x once; abs().amax() would read it twice)."""
+    levels = 2 ** (bits - 1) - 1
     low, high = torch.aminmax(x.detach())
-    return (torch.maximum(-low, high).clamp_min(1e-8) / levels).to(x.dtype)
+    return levels, (torch.maximum(-low, high).clamp_min(1e-8) / levels).to(x.dtype)
 
 
 def activation_levels(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,8 +89,7 @@ def activation_levels(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.T
     """
     if bits == 1:
         return approx_sign(x), torch.ones((), dtype=x.dtype, device=x.device)
-    levels = 2 ** (bits - 1) - 1
-    scale = _dynamic_scale(x, levels)
+    levels, scale = _levels_and_scale(x, bits)
     return LevelQuant.apply(x, scale, levels), scale
 
 
@@ -98,8 +99,8 @@ def quantize_activation(x: torch.Tensor, bits: int) -> torch.Tensor:
         return x
     if bits == 1:
         return approx_sign(x)
-    levels = 2 ** (bits - 1) - 1
-    return FakeQuant.apply(x, _dynamic_scale(x, levels), levels)
+    levels, scale = _levels_and_scale(x, bits)
+    return FakeQuant.apply(x, scale, levels)
 
 
 class BinaryLinear(nn.Module):

@@ -226,7 +226,8 @@ class EncoderClassifier(nn.Module):
             if not bool(stop.any()):
                 continue
             stop, use = stop.to(device), use.to(device)
-            if bool(stop.all()):  # everyone left here (always so at batch 1)
+            everyone = bool(stop.all())  # always so at batch 1
+            if everyone:
                 rows, out = torch.arange(len(active), device=device), active
             else:
                 rows = stop.nonzero().squeeze(1)
@@ -234,7 +235,7 @@ class EncoderClassifier(nn.Module):
             logits_out[out] = hist_logits[use[rows], rows]
             exit_layer[out] = i
             used_exit[out] = exit_ids[use[rows]]
-            if len(rows) == len(active):
+            if everyone:
                 break
             go = (~stop).nonzero().squeeze(1)
             active, x, pool = active[go], x[go], pool[go]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 import torch
 
@@ -10,7 +13,7 @@ from harness.train import TrainRequest, train_model
 from models.artifact import export_packed
 from models.exits import make_policy
 from models.packed.kernels import fallback_backend, get_backend
-from models.packed.runtime import PackedLinear, load_packed_runtime
+from models.packed.runtime import NativeBlock, PackedLinear, load_packed_runtime, to_packed
 
 BINARY = ("beexformer", "beexformer-a1", "binarybert")
 
@@ -59,3 +62,23 @@ def test_packed_matches_fake_quant_on_every_exit(name, backend, eval_ids, tmp_pa
     for i in range(0, 96, 7):  # batch 1 at the sample's real length
         one = packed.infer(ids[i:i + 1, :int(lengths[i])], policy)
         assert int(one.exit_layer) == int(expected.exit_layer[i])
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
+                                                                  checkpoint_cache):
+    native = get_backend()
+    if native.engine is None:
+        pytest.skip(f"native kernels unavailable: {native.detail}")
+    ckpt = train_model(TrainRequest(name, "synthetic-2", "tiny"), quiet=True)
+    fused = to_packed(copy.deepcopy(ckpt.model), native)
+    modules = to_packed(copy.deepcopy(ckpt.model), dataclasses.replace(native, engine=None))
+    assert all(isinstance(block, NativeBlock) for block in fused.blocks)
+    assert not any(isinstance(block, NativeBlock) for block in modules.blocks)
+    ids, lengths = eval_ids
+    policy = make_policy("final")
+    with torch.no_grad():
+        assert torch.equal(fused(ids), modules(ids))  # padded: attention mask in use
+        for i in range(0, 96, 11):  # batch 1, no padding: no mask
+            one = ids[i:i + 1, :int(lengths[i])]
+            assert torch.equal(fused.infer(one, policy).logits, modules.infer(one, policy).logits)

@@ -9,7 +9,7 @@
 // Every argument is checked here (dtype, device, contiguity, shapes); the Python
 // wrapper turns a failed check into a one-line UsageError.
 
-#include <torch/extension.h>
+#include "kernels.h"
 
 #include <ATen/Parallel.h>
 
@@ -453,15 +453,4 @@ torch::Tensor embedding(torch::Tensor w_packed, int64_t n, torch::Tensor alpha, 
     for (int64_t j = 0; j < n; ++j) od[r * n + j] = (row[j / kWordBits] >> (j % kWordBits)) & 1 ? a : -a;
   }
   return out;
-}
-
-PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
-  module.doc() = "Packed 1-bit linear kernels (XNOR-popcount and sign-select accumulate).";
-  module.def("w1a1", &w1a1, "y = alpha * (sign(x) @ sign(W).T) + bias, x binarized and packed here",
-             pybind11::arg("x"), pybind11::arg("w_packed"), pybind11::arg("n"), pybind11::arg("alpha"),
-             pybind11::arg("bias") = pybind11::none());
-  module.def("w1a32", &w1a32, "y = x @ (alpha * sign(W)).T + bias",
-             pybind11::arg("x"), pybind11::arg("w_packed"), pybind11::arg("n"), pybind11::arg("alpha"),
-             pybind11::arg("bias") = pybind11::none());
-  module.def("embedding", &embedding, "rows ids of alpha * sign(W), unpacked: [N, n]");
 }

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,7 +36,9 @@ from models.packed.bitpack import unpack_signs, words_for
 NATIVE = "packed-native"
 FALLBACK = "packed-fallback"
 BACKEND_ENV = "BEEXBENCH_PACKED_BACKEND"
-SOURCE = Path(__file__).with_name("kernels.cpp")
+# The extension's translation units, and the headers they share (all key the build cache).
+SOURCES = tuple(Path(__file__).with_name(f) for f in ("kernels.cpp", "block.cpp", "bindings.cpp"))
+HEADERS = tuple(Path(__file__).with_name(f) for f in ("kernels.h", "block.h"))
 
 Kernel = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor, torch.Tensor | None],
                   torch.Tensor]
@@ -112,6 +115,7 @@ class Backend:
     _w1a32: Kernel
     _embedding: EmbeddingKernel
     self_checked: bool = False
+    engine: Any = None  # the native module's block engine (block.h), if this backend has one
 
     def _checked(self, kernel: Callable[..., torch.Tensor], check: Callable[..., None],
                  *args: object) -> torch.Tensor:
@@ -218,20 +222,20 @@ def build_native() -> Backend:
     from torch.utils import cpp_extension
 
     flags = native_flags()
-    source = SOURCE.read_text()
+    source = "\n".join(path.read_text() for path in (*SOURCES, *HEADERS))
     key = _build_key(flags, source)
     build_dir = _cache_root() / key
     build_dir.mkdir(parents=True, exist_ok=True)
     module = cpp_extension.load(
         name=f"beexbench_packed_{key}",
-        sources=[str(SOURCE)],
+        sources=[str(path) for path in SOURCES],
         extra_cflags=flags,
         extra_ldflags=["-fopenmp"],
         build_directory=str(build_dir),
         verbose=False,
     )
     return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, module.embedding,
-                   self_checked=True)
+                   self_checked=True, engine=module)
 
 
 @functools.cache

@@ -13,12 +13,19 @@ work exactly as in the fake-quantized model. Activations are handled by precisio
 The SLFN's gate and candidate layers, which read the same input, run as one packed
 matrix (one kernel call instead of two).
 
+With the native backend each Block and ExitHead of a binary model is then wrapped in a
+NativeBlock / NativeExitHead: one call into the native engine (block.cpp) that runs the
+same ATen operations and packed kernels in the same order, bit-identical to the module
+path. At d=128 the Python and nn.Module overhead between operations took longer than the
+packed products themselves.
+
 `load_packed_runtime(path)` builds it from the artifact that the harness measures.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,7 +34,13 @@ from models.artifact import binary_modules, load_packed
 from models.binarize import BinaryEmbedding, BinaryLinear, activation_levels
 from models.packed.bitpack import pack_signs
 from models.packed.kernels import Backend, get_backend
-from models.transformer import EncoderClassifier, SelectiveLearnForget
+from models.transformer import (
+    Block,
+    EncoderClassifier,
+    ExitHead,
+    FeedForward,
+    SelectiveLearnForget,
+)
 
 
 class PackedLinear(nn.Module):
@@ -107,6 +120,54 @@ class PackedEmbedding(nn.Module):
         return rows.view(*ids.shape, self.dim)
 
 
+def _native_linear(engine: Any, layer: nn.Module) -> Any:
+    if not isinstance(layer, PackedLinear):
+        raise TypeError(f"the native engine runs packed linears only, not {type(layer).__name__}")
+    return engine.PackedLinear(layer.weight_bits, layer.in_features, layer.alpha, layer.bias,
+                               layer.act_bits)
+
+
+def _native_norm(engine: Any, norm: nn.LayerNorm) -> Any:
+    return engine.LayerNorm(norm.weight.detach(), norm.bias.detach(), norm.eps)
+
+
+class NativeBlock(nn.Module):
+    """A packed Block run by the native engine in one call: the same operations in the
+    same order (bit-identical results), without a Python step between them."""
+
+    def __init__(self, block: Block, engine: Any) -> None:
+        super().__init__()
+        self.block = block  # the packed block whose tensors the engine reads
+        sub = block.sublayer
+        if isinstance(sub, PackedSelectiveLearnForget):
+            kind, sub_in, sub_out = "slfn", sub.gate_candidate, sub.out
+        elif isinstance(sub, FeedForward):
+            kind, sub_in, sub_out = "ffn", sub.up, sub.down
+        else:
+            raise TypeError(f"no native engine for sub-layer {type(sub).__name__}")
+        self.engine = engine.PackedBlock(
+            _native_linear(engine, block.attn.qkv), _native_linear(engine, block.attn.out),
+            block.attn.heads, _native_norm(engine, block.norm1), kind,
+            _native_linear(engine, sub_in), _native_linear(engine, sub_out),
+            _native_norm(engine, block.norm2))
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        return self.engine.forward(x, attn_mask)
+
+
+class NativeExitHead(nn.Module):
+    """An ExitHead run by the native engine in one call (bit-identical results)."""
+
+    def __init__(self, head: ExitHead, engine: Any) -> None:
+        super().__init__()
+        self.head = head
+        self.engine = engine.ExitHead(_native_norm(engine, head.norm),
+                                      head.classify.weight.detach(), head.classify.bias.detach())
+
+    def forward(self, x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+        return self.engine.forward(x, pool)
+
+
 def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
@@ -122,6 +183,11 @@ def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> Encod
     for name, module in binary_modules(model).items():
         _replace(model, name, PackedLinear.of(module, backend=backend)
                  if isinstance(module, BinaryLinear) else PackedEmbedding(module, backend))
+    if backend.engine is not None and model.cfg.weight_bits == 1:
+        for i, block in enumerate(model.blocks):
+            model.blocks[i] = NativeBlock(block, backend.engine)
+        for key, head in model.exit_heads.items():
+            model.exit_heads[key] = NativeExitHead(head, backend.engine)
     return model.eval()
 
 

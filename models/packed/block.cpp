@@ -1,0 +1,88 @@
+// The native block engine: one call runs a whole encoder block of a packed model.
+//
+// At the small preset's width (d = 128) a packed kernel call takes a few microseconds,
+// and the Python and nn.Module overhead around each operation took most of a block's
+// time. Here every step is the same ATen operation (or packed kernel) that the Python
+// modules of models/transformer.py and models/packed/runtime.py call, in the same order,
+// so a block gives bit-identical results; only the interpreter is gone.
+
+#include "block.h"
+
+#include "kernels.h"
+
+#include <utility>
+
+PackedLinear::PackedLinear(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
+                           std::optional<torch::Tensor> bias, int64_t act_bits)
+    : w_packed_(std::move(w_packed)), n_(n), alpha_(std::move(alpha)), bias_(std::move(bias)),
+      act_bits_(act_bits) {
+  TORCH_CHECK(act_bits_ == 1 || act_bits_ == 4 || act_bits_ == 8 || act_bits_ >= 32,
+              "act_bits must be 1, 4, 8 or 32");
+}
+
+torch::Tensor PackedLinear::forward(const torch::Tensor& x) const {
+  std::vector<int64_t> shape = x.sizes().vec();
+  const torch::Tensor flat = x.reshape({-1, n_}).to(torch::kFloat).contiguous();
+  torch::Tensor y;
+  if (act_bits_ == 1) {
+    y = w1a1(flat, w_packed_, n_, alpha_, bias_);
+  } else if (act_bits_ >= 32) {
+    y = w1a32(flat, w_packed_, n_, alpha_, bias_);
+  } else {
+    // models.binarize.activation_levels: integer levels and a dynamic scale; the scale
+    // multiplies before the bias adds, as in BinaryLinear.
+    const int64_t levels = (int64_t(1) << (act_bits_ - 1)) - 1;
+    const auto [low, high] = at::aminmax(flat);
+    const torch::Tensor scale = at::maximum(-low, high).clamp_min(1e-8) / levels;
+    const torch::Tensor q = at::round(flat / scale).clamp(-levels, levels).contiguous();
+    y = w1a32(q, w_packed_, n_, alpha_, std::nullopt).mul_(scale);
+    if (bias_) y += *bias_;
+  }
+  shape.back() = w_packed_.size(0);
+  return y.view(shape);
+}
+
+LayerNorm::LayerNorm(torch::Tensor weight, torch::Tensor bias, double eps)
+    : weight_(std::move(weight)), bias_(std::move(bias)), eps_(eps) {}
+
+torch::Tensor LayerNorm::forward(const torch::Tensor& x) const {
+  return at::layer_norm(x, {weight_.size(0)}, weight_, bias_, eps_);
+}
+
+PackedBlock::PackedBlock(PackedLinear qkv, PackedLinear attn_out, int64_t heads, LayerNorm norm1,
+                         std::string sublayer, PackedLinear sub_in, PackedLinear sub_out,
+                         LayerNorm norm2)
+    : qkv_(std::move(qkv)), attn_out_(std::move(attn_out)), heads_(heads),
+      norm1_(std::move(norm1)), slfn_(sublayer == "slfn"), sub_in_(std::move(sub_in)),
+      sub_out_(std::move(sub_out)), norm2_(std::move(norm2)) {
+  TORCH_CHECK(sublayer == "slfn" || sublayer == "ffn", "sublayer must be 'slfn' or 'ffn'");
+  TORCH_CHECK(heads > 0, "heads must be positive");
+}
+
+torch::Tensor PackedBlock::forward(const torch::Tensor& x,
+                                   const std::optional<torch::Tensor>& attn_mask) const {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) % heads_ == 0, "x must be [B, T, d] with d % heads == 0");
+  const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+  // Attention: x = LN1(x + Out(SDPA(q, k, v))).
+  const torch::Tensor qkv = qkv_.forward(x).view({b, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
+  const torch::Tensor y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask);
+  const torch::Tensor h = norm1_.forward(x + attn_out_.forward(y.transpose(1, 2).reshape({b, t, d})));
+  // Sub-layer: SLFN (gate and candidate packed side by side) or FFN; then LN2(h + .).
+  torch::Tensor s;
+  if (slfn_) {
+    const torch::Tensor gate_candidate = sub_in_.forward(h);
+    const int64_t hidden = gate_candidate.size(-1) / 2;
+    const auto parts = gate_candidate.split(hidden, -1);
+    s = sub_out_.forward(at::sigmoid(parts[0]) * at::tanh(parts[1]));
+  } else {
+    s = sub_out_.forward(at::gelu(sub_in_.forward(h)));
+  }
+  return norm2_.forward(h + s);
+}
+
+ExitHead::ExitHead(LayerNorm norm, torch::Tensor weight, torch::Tensor bias)
+    : norm_(std::move(norm)), weight_(std::move(weight)), bias_(std::move(bias)) {}
+
+torch::Tensor ExitHead::forward(const torch::Tensor& x, const torch::Tensor& pool) const {
+  return at::linear(norm_.forward((x * pool).sum(1)), weight_, bias_);
+}

@@ -19,7 +19,10 @@ from harness.registry import Registry
 
 
 def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of softmax(logits) over the last dim, divided by log(C)."""
+    """Entropy of softmax(logits) over the last dim, divided by log(C).
+
+    The native engine's ExitHead::predict (models/packed/block.cpp) computes the same,
+    operation for operation: change both together."""
     logp = torch.log_softmax(logits.float(), dim=-1)
     h = -(logp.exp() * logp).sum(-1)
     return h / math.log(logits.shape[-1])

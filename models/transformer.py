@@ -144,6 +144,12 @@ class ExitHead(nn.Module):
     def forward(self, x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
         return self.classify(self.norm((x * pool).sum(1)))
 
+    def predict(self, x: torch.Tensor, pool: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What an early exit needs: logits, normalized entropy and argmax class."""
+        logits = self(x, pool)
+        return logits, normalized_entropy(logits), logits.argmax(-1)
+
 
 @dataclass
 class InferenceOutput:
@@ -217,10 +223,8 @@ class EncoderClassifier(nn.Module):
             x = block(x, attn_mask)
             if i not in self.exit_blocks:
                 continue
-            logits = self.exit_heads[str(i)](x, pool)
-            hist_logits[seen] = logits
-            hist_entropy[seen] = normalized_entropy(logits)
-            hist_preds[seen] = logits.argmax(-1)
+            logits, entropy, preds = self.exit_heads[str(i)].predict(x, pool)
+            hist_logits[seen], hist_entropy[seen], hist_preds[seen] = logits, entropy, preds
             seen += 1
             stop, use = policy.decide(hist_entropy[:seen], hist_preds[:seen])
             if i == self.cfg.blocks:

@@ -64,7 +64,7 @@ def test_packed_matches_fake_quant_on_every_exit(name, backend, eval_ids, tmp_pa
         assert int(one.exit_layer) == int(expected.exit_layer[i])
 
 
-@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("name", (*BINARY, "fp-transformer", "fp-transformer-ee"))
 def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
                                                                   checkpoint_cache):
     native = get_backend()
@@ -79,6 +79,11 @@ def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
     policy = make_policy("final")
     with torch.no_grad():
         assert torch.equal(fused(ids), modules(ids))  # padded: attention mask in use
+        x, pool, _ = fused.embed(ids)
+        for key, head in fused.exit_heads.items():
+            want = modules.exit_heads[key].predict(x, pool)
+            for got, expected in zip(head.predict(x, pool), want, strict=True):
+                assert torch.equal(got, expected)
         for i in range(0, 96, 11):  # batch 1, no padding: no mask
             one = ids[i:i + 1, :int(lengths[i])]
             assert torch.equal(fused.infer(one, policy).logits, modules.infer(one, policy).logits)

@@ -1,33 +1,50 @@
-// The native block engine: one call runs a whole encoder block of a packed model.
+// The native block engine: one call runs a whole encoder block, or an exit head.
 //
 // At the small preset's width (d = 128) a packed kernel call takes a few microseconds,
 // and the Python and nn.Module overhead around each operation took most of a block's
 // time. Here every step is the same ATen operation (or packed kernel) that the Python
 // modules of models/transformer.py and models/packed/runtime.py call, in the same order,
-// so a block gives bit-identical results; only the interpreter is gone.
+// so a block gives bit-identical results; only the interpreter is gone. Dense fp32
+// linears run here too, so fp32 and binary models are compared on the same engine.
 
 #include "block.h"
 
 #include "kernels.h"
 
+#include <cmath>
 #include <utility>
 
-PackedLinear::PackedLinear(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
-                           std::optional<torch::Tensor> bias, int64_t act_bits)
-    : w_packed_(std::move(w_packed)), n_(n), alpha_(std::move(alpha)), bias_(std::move(bias)),
-      act_bits_(act_bits) {
-  TORCH_CHECK(act_bits_ == 1 || act_bits_ == 4 || act_bits_ == 8 || act_bits_ >= 32,
+Linear Linear::packed(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
+                      std::optional<torch::Tensor> bias, int64_t act_bits) {
+  TORCH_CHECK(act_bits == 1 || act_bits == 4 || act_bits == 8 || act_bits == 32,
               "act_bits must be 1, 4, 8 or 32");
+  Linear linear;
+  linear.weight_ = std::move(w_packed);
+  linear.n_ = n;
+  linear.alpha_ = std::move(alpha);
+  linear.bias_ = std::move(bias);
+  linear.act_bits_ = act_bits;
+  return linear;
 }
 
-torch::Tensor PackedLinear::forward(const torch::Tensor& x) const {
+Linear Linear::dense(torch::Tensor weight, std::optional<torch::Tensor> bias) {
+  TORCH_CHECK(weight.dim() == 2, "a dense weight must be [m, n]");
+  Linear linear;
+  linear.n_ = weight.size(1);
+  linear.weight_ = std::move(weight);
+  linear.bias_ = std::move(bias);
+  return linear;
+}
+
+torch::Tensor Linear::forward(const torch::Tensor& x) const {
+  if (!alpha_) return at::linear(x, weight_, bias_);
   std::vector<int64_t> shape = x.sizes().vec();
   const torch::Tensor flat = x.reshape({-1, n_}).to(torch::kFloat).contiguous();
   torch::Tensor y;
   if (act_bits_ == 1) {
-    y = w1a1(flat, w_packed_, n_, alpha_, bias_);
+    y = w1a1(flat, weight_, n_, *alpha_, bias_);
   } else if (act_bits_ >= 32) {
-    y = w1a32(flat, w_packed_, n_, alpha_, bias_);
+    y = w1a32(flat, weight_, n_, *alpha_, bias_);
   } else {
     // models.binarize.activation_levels: integer levels and a dynamic scale; the scale
     // multiplies before the bias adds, as in BinaryLinear.
@@ -35,10 +52,10 @@ torch::Tensor PackedLinear::forward(const torch::Tensor& x) const {
     const auto [low, high] = at::aminmax(flat);
     const torch::Tensor scale = at::maximum(-low, high).clamp_min(1e-8) / levels;
     const torch::Tensor q = at::round(flat / scale).clamp(-levels, levels).contiguous();
-    y = w1a32(q, w_packed_, n_, alpha_, std::nullopt).mul_(scale);
+    y = w1a32(q, weight_, n_, *alpha_, std::nullopt).mul_(scale);
     if (bias_) y += *bias_;
   }
-  shape.back() = w_packed_.size(0);
+  shape.back() = weight_.size(0);
   return y.view(shape);
 }
 
@@ -49,8 +66,8 @@ torch::Tensor LayerNorm::forward(const torch::Tensor& x) const {
   return at::layer_norm(x, {weight_.size(0)}, weight_, bias_, eps_);
 }
 
-PackedBlock::PackedBlock(PackedLinear qkv, PackedLinear attn_out, int64_t heads, LayerNorm norm1,
-                         std::string sublayer, PackedLinear sub_in, PackedLinear sub_out,
+Block::Block(Linear qkv, Linear attn_out, int64_t heads, LayerNorm norm1,
+                         std::string sublayer, Linear sub_in, Linear sub_out,
                          LayerNorm norm2)
     : qkv_(std::move(qkv)), attn_out_(std::move(attn_out)), heads_(heads),
       norm1_(std::move(norm1)), slfn_(sublayer == "slfn"), sub_in_(std::move(sub_in)),
@@ -59,7 +76,7 @@ PackedBlock::PackedBlock(PackedLinear qkv, PackedLinear attn_out, int64_t heads,
   TORCH_CHECK(heads > 0, "heads must be positive");
 }
 
-torch::Tensor PackedBlock::forward(const torch::Tensor& x,
+torch::Tensor Block::forward(const torch::Tensor& x,
                                    const std::optional<torch::Tensor>& attn_mask) const {
   TORCH_CHECK(x.dim() == 3 && x.size(2) % heads_ == 0, "x must be [B, T, d] with d % heads == 0");
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
@@ -80,9 +97,18 @@ torch::Tensor PackedBlock::forward(const torch::Tensor& x,
   return norm2_.forward(h + s);
 }
 
-ExitHead::ExitHead(LayerNorm norm, torch::Tensor weight, torch::Tensor bias)
-    : norm_(std::move(norm)), weight_(std::move(weight)), bias_(std::move(bias)) {}
+ExitHead::ExitHead(LayerNorm norm, Linear classify)
+    : norm_(std::move(norm)), classify_(std::move(classify)) {}
 
 torch::Tensor ExitHead::forward(const torch::Tensor& x, const torch::Tensor& pool) const {
-  return at::linear(norm_.forward((x * pool).sum(1)), weight_, bias_);
+  return classify_.forward(norm_.forward((x * pool).sum(1)));
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ExitHead::predict(
+    const torch::Tensor& x, const torch::Tensor& pool) const {
+  torch::Tensor logits = forward(x, pool);
+  const torch::Tensor logp = at::log_softmax(logits.to(torch::kFloat), -1);
+  const torch::Tensor entropy = -(logp.exp() * logp).sum(-1);
+  const double log_classes = std::log(static_cast<double>(logits.size(-1)));
+  return {logits, entropy / log_classes, logits.argmax(-1)};
 }

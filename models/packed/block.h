@@ -1,26 +1,30 @@
-// The native block engine of block.cpp: packed linears, LayerNorms, encoder blocks and
-// exit heads as C++ objects that hold their tensors.
+// The native block engine of block.cpp: linears (packed or dense), LayerNorms, encoder
+// blocks and exit heads as C++ objects that hold their tensors.
 #pragma once
 
 #include <torch/extension.h>
 
 #include <optional>
 #include <string>
+#include <tuple>
 
-// A packed binary linear with `act_bits` activations (1: W1A1; 4, 8: integer levels
-// through W1A32; 32: W1A32), as models.packed.runtime.PackedLinear.
-class PackedLinear {
+// A linear layer: packed binary weights with `act_bits` activations (1: W1A1; 4, 8:
+// integer levels through W1A32; 32: W1A32), as models.packed.runtime.Linear, or
+// dense fp32 weights, as nn.Linear.
+class Linear {
  public:
-  PackedLinear(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
-               std::optional<torch::Tensor> bias, int64_t act_bits);
+  static Linear packed(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
+                       std::optional<torch::Tensor> bias, int64_t act_bits);
+  static Linear dense(torch::Tensor weight, std::optional<torch::Tensor> bias);
   torch::Tensor forward(const torch::Tensor& x) const;
 
  private:
-  torch::Tensor w_packed_;
-  int64_t n_;
-  torch::Tensor alpha_;
+  Linear() = default;
+  torch::Tensor weight_;  // packed int64 [m, ceil(n/64)], or dense fp32 [m, n]
+  int64_t n_ = 0;
+  std::optional<torch::Tensor> alpha_;  // packed only
   std::optional<torch::Tensor> bias_;
-  int64_t act_bits_;
+  int64_t act_bits_ = 32;
 };
 
 class LayerNorm {
@@ -33,29 +37,32 @@ class LayerNorm {
   double eps_;
 };
 
-// models.transformer.Block in eval mode, with packed linears.
-class PackedBlock {
+// models.transformer.Block in eval mode.
+class Block {
  public:
-  PackedBlock(PackedLinear qkv, PackedLinear attn_out, int64_t heads, LayerNorm norm1,
-              std::string sublayer, PackedLinear sub_in, PackedLinear sub_out, LayerNorm norm2);
+  Block(Linear qkv, Linear attn_out, int64_t heads, LayerNorm norm1,
+              std::string sublayer, Linear sub_in, Linear sub_out, LayerNorm norm2);
   torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& attn_mask) const;
 
  private:
-  PackedLinear qkv_, attn_out_;
+  Linear qkv_, attn_out_;
   int64_t heads_;
   LayerNorm norm1_;
   bool slfn_;
-  PackedLinear sub_in_, sub_out_;
+  Linear sub_in_, sub_out_;
   LayerNorm norm2_;
 };
 
 // models.transformer.ExitHead: mean-pool, LayerNorm, fp32 linear to classes.
 class ExitHead {
  public:
-  ExitHead(LayerNorm norm, torch::Tensor weight, torch::Tensor bias);
+  ExitHead(LayerNorm norm, Linear classify);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pool) const;
+  // Logits, normalized entropy (models.exits.normalized_entropy) and argmax class.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> predict(const torch::Tensor& x,
+                                                                  const torch::Tensor& pool) const;
 
  private:
   LayerNorm norm_;
-  torch::Tensor weight_, bias_;
+  Linear classify_;
 };

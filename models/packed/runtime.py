@@ -13,11 +13,12 @@ work exactly as in the fake-quantized model. Activations are handled by precisio
 The SLFN's gate and candidate layers, which read the same input, run as one packed
 matrix (one kernel call instead of two).
 
-With the native backend each Block and ExitHead of a binary model is then wrapped in a
-NativeBlock / NativeExitHead: one call into the native engine (block.cpp) that runs the
-same ATen operations and packed kernels in the same order, bit-identical to the module
-path. At d=128 the Python and nn.Module overhead between operations took longer than the
-packed products themselves.
+With the native backend each Block and ExitHead is then wrapped in a NativeBlock /
+NativeExitHead: one call into the native engine (block.cpp) that runs the same ATen
+operations and packed kernels in the same order, bit-identical to the module path. At
+d=128 the Python and nn.Module overhead between operations took longer than the packed
+products themselves. fp32 models (nothing to pack) run on the same engine, with dense
+linears, so that a packed/fp32 latency ratio measures the model and not the engine.
 
 `load_packed_runtime(path)` builds it from the artifact that the harness measures.
 """
@@ -121,31 +122,41 @@ class PackedEmbedding(nn.Module):
 
 
 def _native_linear(engine: Any, layer: nn.Module) -> Any:
-    if not isinstance(layer, PackedLinear):
-        raise TypeError(f"the native engine runs packed linears only, not {type(layer).__name__}")
-    return engine.PackedLinear(layer.weight_bits, layer.in_features, layer.alpha, layer.bias,
-                               layer.act_bits)
+    if isinstance(layer, PackedLinear):
+        return engine.Linear.packed(layer.weight_bits, layer.in_features, layer.alpha,
+                                    layer.bias, layer.act_bits)
+    if isinstance(layer, nn.Linear):
+        return engine.Linear.dense(layer.weight.detach(),
+                                   None if layer.bias is None else layer.bias.detach())
+    raise TypeError(f"no native engine for linear layer {type(layer).__name__}")
 
 
 def _native_norm(engine: Any, norm: nn.LayerNorm) -> Any:
     return engine.LayerNorm(norm.weight.detach(), norm.bias.detach(), norm.eps)
 
 
+def sublayer_parts(sub: nn.Module) -> tuple[str, nn.Module, nn.Module] | None:
+    """The engine's view of a sub-layer: kind, input linear, output linear (None: no
+    engine for it, e.g. an fp32 SLFN, whose gate and candidate are separate matrices)."""
+    if isinstance(sub, PackedSelectiveLearnForget):
+        return "slfn", sub.gate_candidate, sub.out
+    if isinstance(sub, FeedForward):
+        return "ffn", sub.up, sub.down
+    return None
+
+
 class NativeBlock(nn.Module):
-    """A packed Block run by the native engine in one call: the same operations in the
-    same order (bit-identical results), without a Python step between them."""
+    """A Block run by the native engine in one call: the same operations in the same
+    order (bit-identical results), without a Python step between them."""
 
     def __init__(self, block: Block, engine: Any) -> None:
         super().__init__()
-        self.block = block  # the packed block whose tensors the engine reads
-        sub = block.sublayer
-        if isinstance(sub, PackedSelectiveLearnForget):
-            kind, sub_in, sub_out = "slfn", sub.gate_candidate, sub.out
-        elif isinstance(sub, FeedForward):
-            kind, sub_in, sub_out = "ffn", sub.up, sub.down
-        else:
-            raise TypeError(f"no native engine for sub-layer {type(sub).__name__}")
-        self.engine = engine.PackedBlock(
+        self.block = block  # the block whose tensors the engine reads
+        parts = sublayer_parts(block.sublayer)
+        if parts is None:
+            raise TypeError(f"no native engine for sub-layer {type(block.sublayer).__name__}")
+        kind, sub_in, sub_out = parts
+        self.engine = engine.Block(
             _native_linear(engine, block.attn.qkv), _native_linear(engine, block.attn.out),
             block.attn.heads, _native_norm(engine, block.norm1), kind,
             _native_linear(engine, sub_in), _native_linear(engine, sub_out),
@@ -162,10 +173,15 @@ class NativeExitHead(nn.Module):
         super().__init__()
         self.head = head
         self.engine = engine.ExitHead(_native_norm(engine, head.norm),
-                                      head.classify.weight.detach(), head.classify.bias.detach())
+                                      _native_linear(engine, head.classify))
 
     def forward(self, x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
         return self.engine.forward(x, pool)
+
+    def predict(self, x: torch.Tensor, pool: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """ExitHead.predict in one call."""
+        return self.engine.predict(x, pool)
 
 
 def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
@@ -183,9 +199,10 @@ def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> Encod
     for name, module in binary_modules(model).items():
         _replace(model, name, PackedLinear.of(module, backend=backend)
                  if isinstance(module, BinaryLinear) else PackedEmbedding(module, backend))
-    if backend.engine is not None and model.cfg.weight_bits == 1:
+    if backend.engine is not None:
         for i, block in enumerate(model.blocks):
-            model.blocks[i] = NativeBlock(block, backend.engine)
+            if sublayer_parts(block.sublayer) is not None:
+                model.blocks[i] = NativeBlock(block, backend.engine)
         for key, head in model.exit_heads.items():
             model.exit_heads[key] = NativeExitHead(head, backend.engine)
     return model.eval()

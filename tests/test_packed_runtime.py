@@ -79,7 +79,11 @@ def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
     policy = make_policy("final")
     with torch.no_grad():
         assert torch.equal(fused(ids), modules(ids))  # padded: attention mask in use
-        x, pool, _ = fused.embed(ids)
+        x, pool, mask = fused.embed(ids)
+        want_x, want_pool, want_mask = modules.embed(ids)
+        assert torch.equal(x, want_x) and torch.equal(pool, want_pool)
+        assert torch.equal(mask, want_mask)
+        assert fused.embed(ids[:1, :int(lengths[0])])[2] is None  # no padding: no mask
         for key, head in fused.exit_heads.items():
             want = modules.exit_heads[key].predict(x, pool)
             for got, expected in zip(head.predict(x, pool), want, strict=True):

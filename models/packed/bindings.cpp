@@ -23,6 +23,14 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
   py::class_<LayerNorm>(module, "LayerNorm")
       .def(py::init<torch::Tensor, torch::Tensor, double>(), py::arg("weight"), py::arg("bias"),
            py::arg("eps"));
+  py::class_<EmbeddingTable>(module, "EmbeddingTable")
+      .def_static("packed", &EmbeddingTable::packed, py::arg("w_packed"), py::arg("n"),
+                  py::arg("alpha"))
+      .def_static("dense", &EmbeddingTable::dense, py::arg("weight"));
+  py::class_<Embed>(module, "Embed")
+      .def(py::init<EmbeddingTable, EmbeddingTable, LayerNorm, int64_t>(), py::arg("tokens"),
+           py::arg("positions"), py::arg("norm"), py::arg("pad_id"))
+      .def("forward", &Embed::forward, py::arg("ids"));
   py::class_<Block>(module, "Block")
       .def(py::init<Linear, Linear, int64_t, LayerNorm, std::string, Linear,
                     Linear, LayerNorm>(),

@@ -66,6 +66,47 @@ torch::Tensor LayerNorm::forward(const torch::Tensor& x) const {
   return at::layer_norm(x, {weight_.size(0)}, weight_, bias_, eps_);
 }
 
+EmbeddingTable EmbeddingTable::packed(torch::Tensor w_packed, int64_t n, torch::Tensor alpha) {
+  EmbeddingTable table;
+  table.weight_ = std::move(w_packed);
+  table.n_ = n;
+  table.alpha_ = std::move(alpha);
+  return table;
+}
+
+EmbeddingTable EmbeddingTable::dense(torch::Tensor weight) {
+  TORCH_CHECK(weight.dim() == 2, "a dense embedding table must be [V, n]");
+  EmbeddingTable table;
+  table.n_ = weight.size(1);
+  table.weight_ = std::move(weight);
+  return table;
+}
+
+torch::Tensor EmbeddingTable::rows(const torch::Tensor& ids) const {
+  if (!alpha_) return at::embedding(weight_, ids);
+  std::vector<int64_t> shape = ids.sizes().vec();
+  shape.push_back(n_);
+  return embedding(weight_, n_, *alpha_, ids.reshape({-1}).contiguous()).view(shape);
+}
+
+Embed::Embed(EmbeddingTable tokens, EmbeddingTable positions, LayerNorm norm, int64_t pad_id)
+    : tokens_(std::move(tokens)), positions_(std::move(positions)), norm_(std::move(norm)),
+      pad_id_(pad_id) {}
+
+std::tuple<torch::Tensor, torch::Tensor, std::optional<torch::Tensor>> Embed::forward(
+    const torch::Tensor& ids) const {
+  TORCH_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kLong, "ids must be int64 [B, T]");
+  const torch::Tensor keep = ids != pad_id_;
+  const torch::Tensor positions = at::arange(ids.size(1), ids.options());
+  const torch::Tensor x = norm_.forward(tokens_.rows(ids) + positions_.rows(positions));
+  // models.transformer.pool_weights: the mean over non-pad tokens.
+  const torch::Tensor w = keep.unsqueeze(-1).to(x.scalar_type());
+  const torch::Tensor pool = w / w.sum(1, true).clamp_min(1.0);
+  std::optional<torch::Tensor> attn_mask;
+  if (!keep.all().item<bool>()) attn_mask = keep.unsqueeze(1).unsqueeze(2);
+  return {x, pool, attn_mask};
+}
+
 Block::Block(Linear qkv, Linear attn_out, int64_t heads, LayerNorm norm1,
                          std::string sublayer, Linear sub_in, Linear sub_out,
                          LayerNorm norm2)

@@ -1,5 +1,5 @@
-// The native block engine of block.cpp: linears (packed or dense), LayerNorms, encoder
-// blocks and exit heads as C++ objects that hold their tensors.
+// The native engine of block.cpp: embeddings, linears (packed or dense), LayerNorms,
+// encoder blocks and exit heads as C++ objects that hold their tensors.
 #pragma once
 
 #include <torch/extension.h>
@@ -9,7 +9,7 @@
 #include <tuple>
 
 // A linear layer: packed binary weights with `act_bits` activations (1: W1A1; 4, 8:
-// integer levels through W1A32; 32: W1A32), as models.packed.runtime.Linear, or
+// integer levels through W1A32; 32: W1A32), as models.packed.runtime.PackedLinear, or
 // dense fp32 weights, as nn.Linear.
 class Linear {
  public:
@@ -35,6 +35,35 @@ class LayerNorm {
  private:
   torch::Tensor weight_, bias_;
   double eps_;
+};
+
+// An embedding table: packed sign rows with per-row scales (models.packed.runtime.
+// PackedEmbedding), or dense fp32 rows (nn.Embedding).
+class EmbeddingTable {
+ public:
+  static EmbeddingTable packed(torch::Tensor w_packed, int64_t n, torch::Tensor alpha);
+  static EmbeddingTable dense(torch::Tensor weight);
+  torch::Tensor rows(const torch::Tensor& ids) const;  // ids [...] -> [..., n]
+
+ private:
+  EmbeddingTable() = default;
+  torch::Tensor weight_;  // packed int64 [V, ceil(n/64)], or dense fp32 [V, n]
+  int64_t n_ = 0;
+  std::optional<torch::Tensor> alpha_;  // packed only
+};
+
+// models.transformer.EncoderClassifier.embed in eval mode: embedded tokens, the exit
+// heads' pooling weights, and the attention mask (none when nothing is padding).
+class Embed {
+ public:
+  Embed(EmbeddingTable tokens, EmbeddingTable positions, LayerNorm norm, int64_t pad_id);
+  std::tuple<torch::Tensor, torch::Tensor, std::optional<torch::Tensor>> forward(
+      const torch::Tensor& ids) const;
+
+ private:
+  EmbeddingTable tokens_, positions_;
+  LayerNorm norm_;
+  int64_t pad_id_;
 };
 
 // models.transformer.Block in eval mode.

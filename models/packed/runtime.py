@@ -13,12 +13,13 @@ work exactly as in the fake-quantized model. Activations are handled by precisio
 The SLFN's gate and candidate layers, which read the same input, run as one packed
 matrix (one kernel call instead of two).
 
-With the native backend each Block and ExitHead is then wrapped in a NativeBlock /
-NativeExitHead: one call into the native engine (block.cpp) that runs the same ATen
-operations and packed kernels in the same order, bit-identical to the module path. At
-d=128 the Python and nn.Module overhead between operations took longer than the packed
-products themselves. fp32 models (nothing to pack) run on the same engine, with dense
-linears, so that a packed/fp32 latency ratio measures the model and not the engine.
+With the native backend the embedding step, each Block and each ExitHead then run as
+NativeEmbed / NativeBlock / NativeExitHead: one call each into the native engine
+(block.cpp), which runs the same ATen operations and packed kernels in the same order,
+bit-identical to the module path. At d=128 the Python and nn.Module overhead between
+operations took longer than the packed products themselves. fp32 models (nothing to
+pack) run on the same engine, with dense linears, so that a packed/fp32 latency ratio
+measures the model and not the engine.
 
 `load_packed_runtime(path)` builds it from the artifact that the harness measures.
 """
@@ -36,6 +37,7 @@ from models.binarize import BinaryEmbedding, BinaryLinear, activation_levels
 from models.packed.bitpack import pack_signs
 from models.packed.kernels import Backend, get_backend
 from models.transformer import (
+    PAD_ID,
     Block,
     EncoderClassifier,
     ExitHead,
@@ -135,6 +137,30 @@ def _native_norm(engine: Any, norm: nn.LayerNorm) -> Any:
     return engine.LayerNorm(norm.weight.detach(), norm.bias.detach(), norm.eps)
 
 
+def _native_table(engine: Any, table: nn.Module) -> Any:
+    if isinstance(table, PackedEmbedding):
+        return engine.EmbeddingTable.packed(table.weight_bits, table.dim, table.alpha)
+    if isinstance(table, nn.Embedding):
+        return engine.EmbeddingTable.dense(table.weight.detach())
+    raise TypeError(f"no native engine for embedding {type(table).__name__}")
+
+
+class NativeEmbed:
+    """EncoderClassifier.embed in eval mode, in one call (bit-identical results).
+
+    Not an nn.Module: it is set as the model's `embed` attribute, which then takes the
+    place of the method, and its tensors stay registered where they were."""
+
+    def __init__(self, model: EncoderClassifier, engine: Any) -> None:
+        self.engine = engine.Embed(_native_table(engine, model.tok_emb),
+                                   _native_table(engine, model.pos_emb),
+                                   _native_norm(engine, model.emb_norm), PAD_ID)
+
+    def __call__(self, ids: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return self.engine.forward(ids)
+
+
 def sublayer_parts(sub: nn.Module) -> tuple[str, nn.Module, nn.Module] | None:
     """The engine's view of a sub-layer: kind, input linear, output linear (None: no
     engine for it, e.g. an fp32 SLFN, whose gate and candidate are separate matrices)."""
@@ -200,6 +226,7 @@ def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> Encod
         _replace(model, name, PackedLinear.of(module, backend=backend)
                  if isinstance(module, BinaryLinear) else PackedEmbedding(module, backend))
     if backend.engine is not None:
+        model.embed = NativeEmbed(model, backend.engine)  # type: ignore[method-assign]
         for i, block in enumerate(model.blocks):
             if sublayer_parts(block.sublayer) is not None:
                 model.blocks[i] = NativeBlock(block, backend.engine)

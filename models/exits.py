@@ -4,7 +4,9 @@ Every policy sees, after each exit, the history of that sample's normalized entr
 H_1..H_n (entropy of the exit's softmax divided by log C, in [0, 1]) and argmax
 predictions, and answers (stop?, which exit to predict with). The same `decide` serves
 real early-exit inference (block by block) and offline simulation over all exits
-(calibration sweeps, recomputation from a predictions file), so both agree.
+(calibration sweeps, recomputation from a predictions file), so both agree. The packed
+runtime's native engine decides the built-in policies in C++ (ExitRule in
+models/packed/model.cpp), tested equal to `decide`: change both together.
 """
 
 from __future__ import annotations

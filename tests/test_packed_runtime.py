@@ -13,7 +13,14 @@ from harness.train import TrainRequest, train_model
 from models.artifact import export_packed
 from models.exits import make_policy
 from models.packed.kernels import fallback_backend, get_backend
-from models.packed.runtime import NativeBlock, PackedLinear, load_packed_runtime, to_packed
+from models.packed.runtime import (
+    NativeBlock,
+    NativeInfer,
+    PackedLinear,
+    load_packed_runtime,
+    to_packed,
+)
+from models.transformer import EncoderClassifier
 
 BINARY = ("beexformer", "beexformer-a1", "binarybert")
 
@@ -91,3 +98,39 @@ def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
         for i in range(0, 96, 11):  # batch 1, no padding: no mask
             one = ids[i:i + 1, :int(lengths[i])]
             assert torch.equal(fused.infer(one, policy).logits, modules.infer(one, policy).logits)
+
+
+@pytest.mark.parametrize("name", ("beexformer-a1", "fp-transformer-ee"))
+def test_native_infer_exits_as_the_python_loop(name, eval_ids, checkpoint_cache):
+    native = get_backend()
+    if native.engine is None:
+        pytest.skip(f"native kernels unavailable: {native.detail}")
+    ckpt = train_model(TrainRequest(name, "synthetic-2", "tiny"), quiet=True)
+    fused = to_packed(copy.deepcopy(ckpt.model), native)
+    assert isinstance(fused.infer, NativeInfer)
+    ids, lengths = eval_ids
+    policies = [make_policy("final"), make_policy("pabee-patience", 1),
+                make_policy("pabee-patience", 2)]
+    # Entropy thresholds at the samples' own entropies: ties decide as torch decides them.
+    with torch.no_grad():
+        entropy = record_exits(ckpt.model, ids, lengths).entropy
+    for tau in (float(entropy[0].median()), float(entropy[1].quantile(0.3)), 0.02):
+        policies.append(make_policy("deebert-entropy", tau))
+    drops = ((entropy[:-1] - entropy[1:]) / entropy[:-1]).flatten()
+    for delta in (float(drops.median()), float(drops.quantile(0.8)), 0.0, 0.7):
+        policies.append(make_policy("beex-entropy-drop", delta))
+    mixed = 0  # policies under which samples leave at different blocks
+    with torch.no_grad():
+        for policy in policies:
+            want = EncoderClassifier.infer(fused, ids, policy)
+            got = fused.infer(ids, policy)
+            assert torch.equal(got.exit_layer, want.exit_layer), policy.describe()
+            assert torch.equal(got.used_exit, want.used_exit), policy.describe()
+            assert torch.equal(got.logits, want.logits), policy.describe()
+            mixed += len(set(want.exit_layer.tolist())) > 1
+            for i in range(0, 96, 13):
+                one = ids[i:i + 1, :int(lengths[i])]
+                want, got = EncoderClassifier.infer(fused, one, policy), fused.infer(one, policy)
+                assert torch.equal(got.logits, want.logits) and torch.equal(got.used_exit,
+                                                                            want.used_exit)
+    assert mixed >= 3

@@ -2,6 +2,9 @@
 
 #include "block.h"
 #include "kernels.h"
+#include "model.h"
+
+#include <pybind11/stl.h>
 
 namespace py = pybind11;
 
@@ -41,4 +44,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
       .def(py::init<LayerNorm, Linear>(), py::arg("norm"), py::arg("classify"))
       .def("forward", &ExitHead::forward, py::arg("x"), py::arg("pool"))
       .def("predict", &ExitHead::predict, py::arg("x"), py::arg("pool"));
+  py::class_<ExitRule>(module, "ExitRule")
+      .def(py::init<const std::string&, double>(), py::arg("name"), py::arg("param"));
+  py::class_<EarlyExitModel>(module, "EarlyExitModel")
+      .def(py::init<Embed, std::vector<Block>, std::vector<int64_t>, std::vector<ExitHead>>(),
+           py::arg("embed"), py::arg("blocks"), py::arg("exit_blocks"), py::arg("heads"))
+      .def("infer", &EarlyExitModel::infer, py::arg("ids"), py::arg("rule"));
 }

@@ -37,8 +37,9 @@ NATIVE = "packed-native"
 FALLBACK = "packed-fallback"
 BACKEND_ENV = "BEEXBENCH_PACKED_BACKEND"
 # The extension's translation units, and the headers they share (all key the build cache).
-SOURCES = tuple(Path(__file__).with_name(f) for f in ("kernels.cpp", "block.cpp", "bindings.cpp"))
-HEADERS = tuple(Path(__file__).with_name(f) for f in ("kernels.h", "block.h"))
+SOURCES = tuple(Path(__file__).with_name(f) for f in ("kernels.cpp", "block.cpp", "model.cpp",
+                                                         "bindings.cpp"))
+HEADERS = tuple(Path(__file__).with_name(f) for f in ("kernels.h", "block.h", "model.h"))
 
 Kernel = Callable[[torch.Tensor, torch.Tensor, int, torch.Tensor, torch.Tensor | None],
                   torch.Tensor]

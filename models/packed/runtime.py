@@ -19,7 +19,9 @@ NativeEmbed / NativeBlock / NativeExitHead: one call each into the native engine
 bit-identical to the module path. At d=128 the Python and nn.Module overhead between
 operations took longer than the packed products themselves. fp32 models (nothing to
 pack) run on the same engine, with dense linears, so that a packed/fp32 latency ratio
-measures the model and not the engine.
+measures the model and not the engine. Early-exit inference itself (the loop over
+blocks, the built-in exit policies, samples leaving the batch) then runs in one call
+too (NativeInfer, model.cpp), with the same exits and logits as the Python loop.
 
 `load_packed_runtime(path)` builds it from the artifact that the harness measures.
 """
@@ -34,6 +36,7 @@ from torch import nn
 
 from models.artifact import binary_modules, load_packed
 from models.binarize import BinaryEmbedding, BinaryLinear, activation_levels
+from models.exits import ExitPolicy
 from models.packed.bitpack import pack_signs
 from models.packed.kernels import Backend, get_backend
 from models.transformer import (
@@ -42,6 +45,7 @@ from models.transformer import (
     EncoderClassifier,
     ExitHead,
     FeedForward,
+    InferenceOutput,
     SelectiveLearnForget,
 )
 
@@ -210,6 +214,29 @@ class NativeExitHead(nn.Module):
         return self.engine.predict(x, pool)
 
 
+NATIVE_POLICIES = ("final", "beex-entropy-drop", "deebert-entropy", "pabee-patience")
+
+
+class NativeInfer:
+    """EncoderClassifier.infer in one call, for the built-in exit policies (model.cpp
+    decides them as models/exits.py does); any other policy runs the Python loop.
+
+    Set as the model's `infer` attribute, like NativeEmbed."""
+
+    def __init__(self, model: EncoderClassifier, engine: Any) -> None:
+        self.engine, self.model = engine, model
+        self.native = engine.EarlyExitModel(
+            model.embed.engine, [block.engine for block in model.blocks],
+            list(model.exit_blocks), [model.exit_heads[str(k)].engine for k in model.exit_blocks])
+
+    def __call__(self, ids: torch.Tensor, policy: ExitPolicy) -> InferenceOutput:
+        if policy.name not in NATIVE_POLICIES:
+            return EncoderClassifier.infer(self.model, ids, policy)
+        logits, exit_layer, used_exit = self.native.infer(
+            ids, self.engine.ExitRule(policy.name, policy.param))
+        return InferenceOutput(logits, exit_layer, used_exit)
+
+
 def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
@@ -232,6 +259,8 @@ def to_packed(model: EncoderClassifier, backend: Backend | None = None) -> Encod
                 model.blocks[i] = NativeBlock(block, backend.engine)
         for key, head in model.exit_heads.items():
             model.exit_heads[key] = NativeExitHead(head, backend.engine)
+        if all(isinstance(block, NativeBlock) for block in model.blocks):
+            model.infer = NativeInfer(model, backend.engine)  # type: ignore[method-assign]
     return model.eval()
 
 

@@ -13,6 +13,10 @@ separate rounding step), result float32 ``[B, m]``. The native kernels
 are compiled on first use for the CPU that runs them and cached on disk; their
 OpenMP threads follow ``torch.set_num_threads``. ``BEEXBENCH_PACKED_BACKEND=fallback``
 forces the fallback.
+
+The native build also carries the engine that runs whole models without Python between
+operations (``Backend.engine``: block.cpp, model.cpp; see models.packed.runtime); the
+fallback has none, and its models run module by module.
 """
 
 from __future__ import annotations

@@ -12,14 +12,10 @@ from harness.evaluate import apply_policy, record_exits
 from harness.train import TrainRequest, train_model
 from models.artifact import export_packed
 from models.exits import make_policy
+from models.packed.engine import NativeBlock, NativeInfer
 from models.packed.kernels import fallback_backend, get_backend
-from models.packed.runtime import (
-    NativeBlock,
-    NativeInfer,
-    PackedLinear,
-    load_packed_runtime,
-    to_packed,
-)
+from models.packed.layers import PackedLinear
+from models.packed.runtime import load_packed_runtime, to_packed
 from models.transformer import EncoderClassifier
 
 BINARY = ("beexformer", "beexformer-a1", "binarybert")

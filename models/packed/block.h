@@ -9,7 +9,7 @@
 #include <tuple>
 
 // A linear layer: packed binary weights with `act_bits` activations (1: W1A1; 4, 8:
-// integer levels through W1A32; 32: W1A32), as models.packed.runtime.PackedLinear, or
+// integer levels through W1A32; 32: W1A32), as models.packed.layers.PackedLinear, or
 // dense fp32 weights, as nn.Linear.
 class Linear {
  public:
@@ -37,7 +37,7 @@ class LayerNorm {
   double eps_;
 };
 
-// An embedding table: packed sign rows with per-row scales (models.packed.runtime.
+// An embedding table: packed sign rows with per-row scales (models.packed.layers.
 // PackedEmbedding), or dense fp32 rows (nn.Embedding).
 class EmbeddingTable {
  public:

@@ -15,7 +15,7 @@ OpenMP threads follow ``torch.set_num_threads``. ``BEEXBENCH_PACKED_BACKEND=fall
 forces the fallback.
 
 The native build also carries the engine that runs whole models without Python between
-operations (``Backend.engine``: block.cpp, model.cpp; see models.packed.runtime); the
+operations (``Backend.engine``: block.cpp, model.cpp; see models.packed.engine); the
 fallback has none, and its models run module by module.
 """
 

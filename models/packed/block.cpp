@@ -1,4 +1,4 @@
-// The native block engine: one call runs a whole encoder block, or an exit head.
+// The native engine's parts: one call runs the embedding step, an encoder block or an exit head.
 //
 // At the small preset's width (d = 128) a packed kernel call takes a few microseconds,
 // and the Python and nn.Module overhead around each operation took most of a block's

@@ -177,8 +177,6 @@ class EncoderClassifier(nn.Module):
         self.exit_heads = nn.ModuleDict(
             {str(k): ExitHead(cfg.d_model, cfg.n_classes) for k in self.exit_blocks}
         )
-        # The exit blocks as a tensor, made once: torch.tensor() costs ~15 us per inference.
-        self.register_buffer("exit_ids", torch.tensor(self.exit_blocks), persistent=False)
 
     def embed(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Embedded tokens, exit-head pooling weights, and the attention mask (None: no pad)."""
@@ -212,7 +210,7 @@ class EncoderClassifier(nn.Module):
         logits_out = torch.empty(b, self.cfg.n_classes, device=device)
         exit_layer = torch.empty(b, dtype=torch.long, device=device)
         used_exit = torch.empty(b, dtype=torch.long, device=device)
-        exit_ids = self.exit_ids
+        exit_ids = torch.tensor(self.exit_blocks, device=device)
         # Per exit seen so far, for the samples still running: [exits, rows, ...].
         n_exits = len(self.exit_blocks)
         hist_logits = torch.empty(n_exits, b, self.cfg.n_classes, device=device)

@@ -120,7 +120,7 @@ class Backend:
     _w1a32: Kernel
     _embedding: EmbeddingKernel
     self_checked: bool = False
-    engine: Any = None  # the native module's block engine (block.h), if this backend has one
+    engine: Any = None  # the native module, whose engine runs whole models (block.h, model.h)
 
     def _checked(self, kernel: Callable[..., torch.Tensor], check: Callable[..., None],
                  *args: object) -> torch.Tensor:

@@ -30,8 +30,9 @@ class Preset:
     ffn_mult: int = 4
     slfn_mult: int = 1
     # Threads a model trains on (None: all). Fixed, so that a checkpoint is the same
-    # bits on any machine with this torch build: the thread count sets the order of
-    # floating-point reductions. One thread is where small models use a core best.
+    # bits on every machine with this torch build and CPU kind: the thread count sets
+    # the order of floating-point reductions (another CPU's SIMD path still drifts).
+    # One thread is where small models use a core best.
     train_threads: int | None = 1
 
     def to_dict(self) -> dict:

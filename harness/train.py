@@ -4,8 +4,9 @@ Loss over all exits: L = sum_i w_i * CE(p_i, y), with w_i = i / sum_j j ("soft
 routing": deeper exits weigh more). AdamW; latent binary weights and their scales
 take `binary_lr`, everything else `lr`; linear warm-up then linear decay. Batches are
 shuffled but hold samples of similar length (less padding). Seeded, on
-the preset's fixed thread count: a checkpoint is the same bits wherever the same torch
-build trains it. The epoch with the best validation accuracy of the last exit is kept.
+the preset's fixed thread count: on one CPU the same torch build gives the same
+checkpoint bits; another CPU (vendor, SIMD path) rounds in another order and drifts a
+little. The epoch with the best validation accuracy of the last exit is kept.
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def load_packed(path: Path) -> tuple[str, EncoderClassifier]:
     return meta["model"], model.eval()
 
 
-def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
+def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:
+    """(all parameters, parameters stored at 1 bit)."""
     binary = sum(m.weight.numel() for m in binary_modules(model).values())
-    return {"params_total": sum(p.numel() for p in model.parameters()), "params_binary": binary}
+    return sum(p.numel() for p in model.parameters()), binary

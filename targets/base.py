@@ -89,6 +89,6 @@ class Target(ABC):
     def reset_peak_memory(self) -> None:  # noqa: B027
         """Start a fresh peak-memory window (device memory where the target has it)."""
 
-    def peak_memory_mb(self) -> dict[str, float]:
-        """Peak memory since reset, metric name -> MB (e.g. cuda_max_alloc_mb)."""
-        return {}
+    def peak_device_memory_mb(self) -> float | None:
+        """Peak device memory allocated since reset in MiB; None without device memory."""
+        return None

@@ -95,9 +95,9 @@ class CudaTarget(Target):
     def reset_peak_memory(self) -> None:
         torch.cuda.reset_peak_memory_stats(self.device())
 
-    def peak_memory_mb(self) -> dict[str, float]:
+    def peak_device_memory_mb(self) -> float | None:
         """Peak torch allocation since reset, in MiB (2**20 bytes)."""
-        return {"cuda_max_alloc_mb": torch.cuda.max_memory_allocated(self.device()) / MIB}
+        return torch.cuda.max_memory_allocated(self.device()) / MIB
 
     def describe(self) -> dict[str, Any]:
         row: dict[str, Any] = {"name": self.name, "timing_source": self.timing_source,

@@ -24,3 +24,19 @@ def tiny_checkpoint(checkpoint_cache: Path):
     from harness.train import TrainRequest, train_model
 
     return train_model(TrainRequest("beexformer", "synthetic-2", "tiny"), quiet=True)
+
+
+# Bench options that keep a tiny run to seconds.
+BENCH_FAST = ["--dataset", "synthetic-2", "--preset", "tiny", "--warmup", "1",
+              "--min-queries", "3", "--min-seconds", "0", "--batch-size", "16", "--threads", "1"]
+
+
+@pytest.fixture(scope="session")
+def run_all(tmp_path_factory: pytest.TempPathFactory, checkpoint_cache: Path) -> Path:
+    """One tiny bench run over every registered model, shared by the tests that read it."""
+    from harness.cli import main
+
+    out = tmp_path_factory.mktemp("bench") / "run"
+    assert main(["-q", "bench", "--target", "cpu", "--models", "all", "--out", str(out),
+                 *BENCH_FAST]) == 0
+    return out

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BENCH_FAST
 
 from harness.cli import main
+from harness.metrics import catalog as M
 from harness.predictions import read_predictions
 from models.registry import get_model_spec, model_names
 
-FAST = ["--dataset", "synthetic-2", "--preset", "tiny", "--warmup", "1", "--min-queries", "3",
-        "--min-seconds", "0", "--batch-size", "16", "--threads", "1"]
+FAST = BENCH_FAST
 
 PER_MODEL = {"params_total", "params_binary", "model_bytes", "size_ratio_vs_fp",
              "compression_ratio"}
@@ -32,14 +33,6 @@ PER_POLICY = {"macs_expected", "flops_expected", "bops_expected", "ops_expected"
 def read_rows(run: Path) -> list[dict[str, str]]:
     with (run / "results.csv").open() as fh:
         return list(csv.DictReader(fh))
-
-
-@pytest.fixture(scope="module")
-def run_all(tmp_path_factory, checkpoint_cache) -> Path:
-    out = tmp_path_factory.mktemp("bench") / "run"
-    assert main(["-q", "bench", "--target", "cpu", "--models", "all", "--out", str(out),
-                 *FAST]) == 0
-    return out
 
 
 def test_run_writes_every_file(run_all):
@@ -198,6 +191,7 @@ def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp
                  "--runtime", "packed", "--no-energy", *FAST]) == 0
     packed = read_rows(out)
     assert {r["runtime"] for r in packed} <= {"packed-native", "packed-fallback"}
+    assert all(M.require(r["metric"], r["stat"]).unit == r["unit"] for r in packed)
     fake = {(r["model"], r["policy"], r["metric"]): r["value"] for r in read_rows(run_all)
             if r["runtime"] == "fake-quant"}
     accuracy = [r for r in packed if r["metric"].startswith("acc_")]

@@ -15,7 +15,7 @@ from harness.errors import UsageError
 from harness.report import build_report
 from harness.report.fmt import format_tolerance, format_value
 from harness.report.plots import pareto_front
-from harness.report.summary import HEADLINE_COLUMNS
+from harness.results.summary import HEADLINE_COLUMNS, column_header
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
@@ -74,7 +74,7 @@ def test_summary_rows_and_values_come_from_results(two_targets):
     # 4 models, fp-transformer-ee twice (two policies), on two targets.
     assert len(summary) == 10
     md = (out / "report.md").read_text()
-    acc_table = next(t for t in _md_tables(md) if t and "acc_final" in t[0])
+    acc_table = next(t for t in _md_tables(md) if t and column_header("acc_final") in t[0])
     assert "host" in acc_table[0]  # two hosts: part of the row key
     ee = summary[(summary["model"] == "fp-transformer-ee") & (summary["target"] == "cpu")]
     assert set(ee["policy"]) == {"deebert-entropy", "pabee-patience"}
@@ -108,14 +108,16 @@ def test_every_report_figure_is_the_summary_figure(two_targets):
     summary = _text_frame(out / "summary.csv")
     keyed = {(r["model"], r["target"], r["policy"]): r for _, r in summary.iterrows()}
     tables = _md_tables((out / "report.md").read_text())
+    by_header = {column_header(c): c for c in HEADLINE_COLUMNS}
     compared = 0
     for table in tables:
         for row in table:
             key = (row.get("model"), row.get("target"), row.get("policy"))
             if key not in keyed or "claim" in row:
                 continue
-            for col, shown in row.items():
-                if col not in HEADLINE_COLUMNS:
+            for header, shown in row.items():
+                col = by_header.get(header)
+                if col is None:
                     continue
                 exact = keyed[key][col]
                 if exact == "":
@@ -202,7 +204,7 @@ def test_report_without_samples_or_sweeps(tmp_path):
     assert "policy_sweep.png" not in names and "exit_depth.png" not in names
     # One host: rows are told apart without it, so the report's tables leave it out.
     md = (tmp_path / "out" / "report.md").read_text()
-    acc_table = next(t for t in _md_tables(md) if t and "acc_final" in t[0])
+    acc_table = next(t for t in _md_tables(md) if t and column_header("acc_final") in t[0])
     assert list(acc_table[0])[:4] == ["model", "target", "policy", "runtime"]
     assert "host" not in acc_table[0]
 

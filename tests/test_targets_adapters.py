@@ -75,7 +75,7 @@ def test_cpu_prepare_timer_and_no_peak_memory():
     assert timer.stop() > 0
     with pytest.raises(RuntimeError):
         timer.stop()
-    assert target.peak_memory_mb() == {}
+    assert target.peak_device_memory_mb() is None
 
 
 def test_cpu_machine_state_from_x86_tree(tree):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+from harness.metrics.catalog import require
+
 
 @dataclass(frozen=True)
 class RowContext:
@@ -24,8 +26,10 @@ class RowContext:
     def with_policy(self, policy: str) -> RowContext:
         return replace(self, policy=policy)
 
-    def row(self, metric: str, value: float, unit: str, *, stat: str = "value",
-            source: str = "", estimated: bool = False, batch_size: int | str = "") -> dict:
+    def row(self, metric: str, value: float, *, stat: str = "value", source: str = "",
+            estimated: bool = False, batch_size: int | str = "") -> dict:
+        """One results row; the unit comes from the metric catalogue, which must know it."""
+        unit = require(metric, stat).unit
         return {
             "run_id": self.run_id, "timestamp": datetime.now(timezone.utc).isoformat(
                 timespec="seconds"),

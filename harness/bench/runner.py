@@ -26,6 +26,7 @@ from harness.data.registry import load_dataset
 from harness.environment import environment, git_sha, host
 from harness.errors import UsageError
 from harness.evaluate import ExitRecord, apply_policy, record_exits
+from harness.metrics import catalog as M
 from harness.metrics.energy import measure_energy
 from harness.metrics.flops import FlopReport, count_ops, expected_counts
 from harness.metrics.latency import LoopSettings, run_until
@@ -124,13 +125,13 @@ class Bench:
         with tempfile.TemporaryDirectory() as tmp:
             fp32 = export_fp32(ckpt.model, Path(tmp) / "fp32.safetensors")
         reference = self.fp_reference_bytes(ckpt.model)
-        counts = parameter_counts(ckpt.model)
+        total, binary = parameter_counts(ckpt.model)
         return [
-            ctx.row("model_bytes", packed, "bytes", source="artifact"),
-            ctx.row("compression_ratio", fp32 / packed, "x", source="artifact"),
-            ctx.row("size_ratio_vs_fp", reference / packed, "x", source="artifact"),
-            ctx.row("params_total", counts["params_total"], "count", source="module"),
-            ctx.row("params_binary", counts["params_binary"], "count", source="module"),
+            ctx.row(M.MODEL_BYTES.name, packed, source="artifact"),
+            ctx.row(M.COMPRESSION_RATIO.name, fp32 / packed, source="artifact"),
+            ctx.row(M.SIZE_RATIO_VS_FP.name, reference / packed, source="artifact"),
+            ctx.row(M.PARAMS_TOTAL.name, total, source="module"),
+            ctx.row(M.PARAMS_BINARY.name, binary, source="module"),
         ]
 
     def fp_reference_bytes(self, model: EncoderClassifier) -> int:
@@ -146,9 +147,9 @@ class Bench:
     def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
         rows = []
         for k, c in flops.per_exit.items():
-            for metric, value, unit in (("macs", c.macs, "MAC"), ("flops", c.flops, "FLOP"),
-                                        ("bops", c.bops, "BOP"), ("ops", c.ops, "op")):
-                rows.append(ctx.row(f"{metric}_exit_{k}", value, unit, source="fvcore"))
+            for metric, value in ((M.MACS_EXIT, c.macs), (M.FLOPS_EXIT, c.flops),
+                                  (M.BOPS_EXIT, c.bops), (M.OPS_EXIT, c.ops)):
+                rows.append(ctx.row(metric.at(k), value, source="fvcore"))
         if flops.unsupported:
             atomic_write_text(self.store.root / "flops" / f"{ctx.model}-unsupported.txt",
                               "".join(f"{op}\t{n}\n" for op, n in flops.unsupported.items()))
@@ -161,20 +162,18 @@ class Bench:
         table = predict(ckpt, split, policy, record)
         suffix = "" if default else f"__{policy.name}"
         table.write(self.store.root / "predictions" / f"{ctx.model}{suffix}.csv")
-        rows = [ctx.row(m, v, _accuracy_unit(m), source="predictions")
-                for m, v in table.metrics().items()]
+        metrics = table.metrics()
+        rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
         expected = expected_counts(flops.per_exit, table.exit_distribution())
         last = flops.per_exit[max(flops.per_exit)]
-        for metric, unit in (("macs", "MAC"), ("flops", "FLOP"), ("bops", "BOP"), ("ops", "op")):
-            rows.append(ctx.row(f"{metric}_expected", expected[f"{metric}_expected"], unit,
-                                source="fvcore+predictions"))
-        rows.append(ctx.row("flop_reduction_pct",
-                            100.0 * (1.0 - expected["ops_expected"] / last.ops), "%",
+        rows += [ctx.row(m, v, source="fvcore+predictions") for m, v in expected.items()]
+        rows.append(ctx.row(M.FLOP_REDUCTION.name,
+                            100.0 * (1.0 - expected[M.OPS_EXPECTED.name] / last.ops),
                             source="fvcore+predictions"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
         rows += self.timing_rows(ctx, model, split, policy)
-        say(f"[{ctx.model}] {policy.describe()}: acc {table.metrics()['acc_policy']:.2f}% "
-            f"avg exit {table.metrics()['avg_exit_layer']:.2f}")
+        say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
+            f"avg exit {metrics[M.AVG_EXIT_LAYER.name]:.2f}")
         return rows
 
     def sweep_rows(self, ctx: RowContext, record: ExitRecord, split: EncodedSplit,
@@ -186,10 +185,10 @@ class Bench:
             outcome = apply_policy(record, make_policy(policy.name, value))
             acc = 100.0 * float((outcome.pred_policy == split.labels).float().mean())
             dist = {k: float((outcome.exit_layer == k).float().mean()) for k in flops.per_exit}
-            ops = expected_counts(flops.per_exit, dist)["ops_expected"]
+            ops = expected_counts(flops.per_exit, dist)[M.OPS_EXPECTED.name]
             stat = f"{policy.param_name}={value:g}"
-            rows.append(ctx.row("sweep_acc_policy", acc, "%", stat=stat, source="predictions"))
-            rows.append(ctx.row("sweep_ops_expected", ops, "op", stat=stat,
+            rows.append(ctx.row(M.SWEEP_ACC_POLICY.name, acc, stat=stat, source="predictions"))
+            rows.append(ctx.row(M.SWEEP_OPS_EXPECTED.name, ops, stat=stat,
                                 source="fvcore+predictions"))
         return rows
 
@@ -218,17 +217,18 @@ class Bench:
             single = run_until(one, self.target.timer(), loop, len(singles))
             self.progress(f"[{ctx.model}] {policy.name}: throughput, batch {loop.batch_size}")
             offline = run_until(many, self.target.timer(), _offline(loop), len(batches))
-        rows = [ctx.row("latency_ms", v, "ms", stat=k, source=timing_source, batch_size=1)
+        rows = [ctx.row(M.LATENCY_MS.name, v, stat=k, source=timing_source, batch_size=1)
                 for k, v in single.stats().items()]
         n_queries = len(offline.samples_ms)
         served = sum(int(batches[i % len(batches)].shape[0]) for i in range(n_queries))
-        rows.append(ctx.row("throughput_sps", served / (sum(offline.samples_ms) / 1e3),
-                            "samples/s", source=timing_source, batch_size=loop.batch_size))
-        rows.append(ctx.row("peak_rss_mb", peak.peak_mb, "MB", source=peak.source))
-        rows.append(ctx.row("param_bytes_resident", resident_parameter_bytes(model), "bytes",
+        rows.append(ctx.row(M.THROUGHPUT_SPS.name, served / (sum(offline.samples_ms) / 1e3),
+                            source=timing_source, batch_size=loop.batch_size))
+        rows.append(ctx.row(M.PEAK_RSS_MB.name, peak.peak_mb, source=peak.source))
+        rows.append(ctx.row(M.PARAM_BYTES_RESIDENT.name, resident_parameter_bytes(model),
                             source="module"))
-        for metric, mb in self.target.peak_memory_mb().items():
-            rows.append(ctx.row(metric, mb, "MB", source="torch.cuda"))
+        device_mb = self.target.peak_device_memory_mb()
+        if device_mb is not None:
+            rows.append(ctx.row(M.CUDA_MAX_ALLOC_MB.name, device_mb, source="torch.cuda"))
         self.write_samples(ctx, single.samples_ms)
         if self.cfg.energy:
             rows += self.energy_rows(ctx, one, len(singles), loop)
@@ -245,11 +245,11 @@ class Bench:
             return []
         src, est = result.gross.source, result.estimated
         return [
-            ctx.row("energy_j_per_sample", result.net_j_per_sample, "J", stat="net", source=src,
-                    estimated=est, batch_size=1),
-            ctx.row("energy_j_per_sample", result.gross_j_per_sample, "J", stat="gross",
+            ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.net_j_per_sample, stat="net",
                     source=src, estimated=est, batch_size=1),
-            ctx.row("idle_power_w", result.idle_power_w, "W", stat="mean",
+            ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.gross_j_per_sample, stat="gross",
+                    source=src, estimated=est, batch_size=1),
+            ctx.row(M.IDLE_POWER_W.name, result.idle_power_w, stat="mean",
                     source=result.idle.source, estimated=result.idle.estimated),
         ]
 
@@ -261,7 +261,7 @@ class Bench:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["policy", "metric", "batch_size", "value"])
         buf.write("".join(line + "\n" for line in kept))
-        writer.writerows([ctx.policy, "latency_ms", 1, f"{v:.6f}"] for v in samples_ms)
+        writer.writerows([ctx.policy, M.LATENCY_MS.name, 1, f"{v:.6f}"] for v in samples_ms)
         atomic_write_text(path, buf.getvalue())
 
 
@@ -269,12 +269,6 @@ def _offline(loop: LoopSettings) -> LoopSettings:
     """Offline queries are whole batches: fewer of them make the same minimum duration."""
     return LoopSettings(warmup=max(1, loop.warmup // 4), min_queries=max(5, loop.min_queries // 10),
                         min_seconds=loop.min_seconds, batch_size=loop.batch_size)
-
-
-def _accuracy_unit(metric: str) -> str:
-    if metric == "avg_exit_layer":
-        return "blocks"
-    return "pts" if metric.endswith("_pts") else "%"
 
 
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> Path:

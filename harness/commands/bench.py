@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 from harness.bench.config import LOOP_DEFAULTS, RUNTIMES, BenchConfig
 from harness.bench.runner import DEFAULT_MODELS, resolve_models, run_bench
-from harness.bench.summary import summary_table
 from harness.config import PRESETS
 from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
+from harness.report.rundir import load_run
+from harness.results.summary import build_summary, console_table
 
 
 def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
@@ -36,9 +36,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
     root = run_bench(cfg, args.out, args.resume, args.quiet)
-    with (root / "results.csv").open() as fh:
-        rows = list(csv.DictReader(fh))
-    print(summary_table(rows))
+    print(console_table(build_summary(load_run(root).results)))
     print(f"results: {root}")
     return 0
 

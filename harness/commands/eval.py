@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.checkpoint import load_checkpoint
 from harness.data.registry import load_dataset
 from harness.errors import UsageError
+from harness.metrics.catalog import require
 from harness.predictions import encode_split, predict
 from models.exits import make_policy
 from models.registry import get_model_spec
@@ -30,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{ckpt.model_name} on {ckpt.meta['dataset']} ({args.split}, {len(table.labels)} "
           f"samples), policy {policy.describe()}")
     for name, value in metrics.items():
-        unit = "blocks" if name == "avg_exit_layer" else ("pts" if name.endswith("pts") else "%")
-        print(f"  {name:32s} {value:8.2f} {unit}")
+        print(f"  {name:32s} {value:8.2f} {require(name).unit}")
     print(f"predictions: {path}")
     return 0
 

@@ -9,8 +9,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "regress",
         help="compare a run with the committed baseline; exit 1 on regression",
-        description="Gate sizes and op counts exactly, accuracy within a tolerance, and flag "
-        "latency/energy when both a ratio and a Mann-Whitney U test agree. "
+        description="Gate structural figures (sizes, op counts) exactly, learned figures "
+        "(accuracy, exits, expected ops) within the baseline's tolerances, and flag noisy "
+        "figures (latency, energy) when both a ratio and a Mann-Whitney U test agree. "
         "The baseline format is documented in harness/regress/baseline.py.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory to check")
@@ -21,9 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gate-noisy", action="store_true",
                         help="flagged latency/energy/memory figures fail too")
     parser.add_argument("--acc-tol", type=float, default=None, metavar="PTS",
-                        help="accuracy tolerance in points (default: the baseline's, 1.0)")
+                        help="accuracy tolerance in points (default: the baseline's acc_abs_tol)")
     parser.add_argument("--noisy-factor", type=float, default=None, metavar="X",
-                        help="ratio that flags a noisy figure (default: the baseline's, 1.1)")
+                        help="ratio that flags a noisy figure (default: baseline's noisy_factor)")
     parser.set_defaults(func=run)
 
 
@@ -37,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.report.rundir import load_run
 
     for name, value in (("--acc-tol", args.acc_tol), ("--noisy-factor", args.noisy_factor)):
-        if value is not None and value < 0:
-            raise UsageError(f"{name} must be >= 0, got {value}")
+        if value is not None and not (0 <= value < float("inf")):
+            raise UsageError(f"{name} must be a finite number >= 0, got {value}")
     run_ = load_run(args.run_dir)
     if run_.results.empty:
         raise UsageError(f"{args.run_dir}/results.csv: no result rows")

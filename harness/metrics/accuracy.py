@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from harness.metrics import catalog as M
+
 
 def accuracy_metrics(
     labels: Sequence[int],
@@ -22,15 +24,16 @@ def accuracy_metrics(
     exits = sorted(preds_by_exit)
     last = exits[-1]
     right = {k: [p == y for p, y in zip(preds_by_exit[k], labels, strict=True)] for k in exits}
-    out: dict[str, float] = {f"acc_exit_{k}": 100.0 * sum(right[k]) / n for k in exits}
-    out["acc_final"] = out[f"acc_exit_{last}"]
-    out["acc_policy"] = 100.0 * sum(p == y for p, y in zip(pred_policy, labels, strict=True)) / n
-    out["acc_oracle"] = 100.0 * sum(any(right[k][i] for k in exits) for i in range(n)) / n
-    out["acc_gain_from_exits_pts"] = out["acc_policy"] - out["acc_final"]
+    out: dict[str, float] = {M.ACC_EXIT.at(k): 100.0 * sum(right[k]) / n for k in exits}
+    out[M.ACC_FINAL.name] = out[M.ACC_EXIT.at(last)]
+    out[M.ACC_POLICY.name] = 100.0 * sum(
+        p == y for p, y in zip(pred_policy, labels, strict=True)) / n
+    out[M.ACC_ORACLE.name] = 100.0 * sum(any(right[k][i] for k in exits) for i in range(n)) / n
+    out[M.ACC_GAIN_FROM_EXITS.name] = out[M.ACC_POLICY.name] - out[M.ACC_FINAL.name]
     earlier_right = [any(right[k][i] for k in exits[:-1]) for i in range(n)]
-    out["overthinking_destructive_pct"] = 100.0 * sum(
+    out[M.OVERTHINKING_DESTRUCTIVE.name] = 100.0 * sum(
         e and not right[last][i] for i, e in enumerate(earlier_right)) / n
-    out["overthinking_wasteful_pct"] = 100.0 * sum(
+    out[M.OVERTHINKING_WASTEFUL.name] = 100.0 * sum(
         e and right[last][i] for i, e in enumerate(earlier_right)) / n
-    out["avg_exit_layer"] = sum(exit_layer) / n
+    out[M.AVG_EXIT_LAYER.name] = sum(exit_layer) / n
     return out

@@ -38,6 +38,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from fvcore.nn import FlopCountAnalysis
 
+from harness.metrics import catalog as M
 from harness.metrics.flops_handles import COUNTED_HANDLES, UNCOUNTED_OPS
 from models.transformer import EncoderClassifier
 
@@ -178,12 +179,12 @@ def expected_counts(per_exit: dict[int, OpCounts],
     total = sum(exit_distribution.values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ValueError(f"exit probabilities sum to {total}, not 1")
-    out = {"macs_expected": 0.0, "flops_expected": 0.0, "bops_expected": 0.0,
-           "ops_expected": 0.0}
+    out = {M.MACS_EXPECTED.name: 0.0, M.FLOPS_EXPECTED.name: 0.0, M.BOPS_EXPECTED.name: 0.0,
+           M.OPS_EXPECTED.name: 0.0}
     for k, p in exit_distribution.items():
         c = per_exit[k]
-        out["macs_expected"] += p * c.macs
-        out["flops_expected"] += p * c.flops
-        out["bops_expected"] += p * c.bops
-        out["ops_expected"] += p * c.ops
+        out[M.MACS_EXPECTED.name] += p * c.macs
+        out[M.FLOPS_EXPECTED.name] += p * c.flops
+        out[M.BOPS_EXPECTED.name] += p * c.bops
+        out[M.OPS_EXPECTED.name] += p * c.ops
     return out

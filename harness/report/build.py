@@ -16,9 +16,9 @@ from harness.report.labels import series_labels
 from harness.report.plotdata import exit_depths, latency_samples, sweep_points
 from harness.report.plots import make_plots
 from harness.report.rundir import Run, load_run
-from harness.report.summary import build_summary
 from harness.results.atomic import atomic_write_text
 from harness.results.schema import RESULT_COLUMNS
+from harness.results.summary import build_summary
 
 
 @dataclass(frozen=True)

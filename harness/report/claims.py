@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.metrics import catalog as M
 from harness.report.fmt import format_value
 
 CLAIM_MODEL = "beexformer"
@@ -14,23 +15,22 @@ CLAIM_MODEL = "beexformer"
 @dataclass(frozen=True)
 class Claim:
     name: str
-    column: str  # summary column (and results metric) holding our measurement
-    unit: str
+    metric: M.Metric  # the results metric (and summary column) holding our measurement
     published: float  # the figure the BEExformer paper reports
 
 
 # Constants of the paper, not measurements of ours.
 CLAIMS: tuple[Claim, ...] = (
-    Claim("Size reduction vs full precision", "size_ratio_vs_fp", "x", 18.44),
-    Claim("FLOP reduction from early exit", "flop_reduction_pct", "%", 54.85),
-    Claim("Accuracy change from early exit", "acc_gain_from_exits_pts", "pts", 5.98),
+    Claim("Size reduction vs full precision", M.SIZE_RATIO_VS_FP, 18.44),
+    Claim("FLOP reduction from early exit", M.FLOP_REDUCTION, 54.85),
+    Claim("Accuracy change from early exit", M.ACC_GAIN_FROM_EXITS, 5.98),
 )
 CLAIM_COLUMNS = ["claim", "unit", "published", "measured", "model", "policy", "dataset",
                  "preset", "target", "runtime", "host"]
 
 
 def _published(claim: Claim) -> str:
-    sign = "+" if claim.unit == "pts" and claim.published > 0 else ""
+    sign = "+" if claim.metric.unit == "pts" and claim.published > 0 else ""
     return f"{sign}{format_value(claim.published)}"
 
 
@@ -40,17 +40,18 @@ def paper_claims(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     ours = summary[summary["model"] == CLAIM_MODEL]
     for claim in CLAIMS:
         if ours.empty:
-            rows.append([claim.name, claim.unit, _published(claim),
+            rows.append([claim.name, claim.metric.unit, _published(claim),
                          f"not measured: no {CLAIM_MODEL} in these runs",
                          "", "", "", "", "", "", ""])
             continue
         for _, row in ours.iterrows():
-            value = row[claim.column]
+            name = claim.metric.name
+            value = row[name]
             measured = format_value(value) if pd.notna(value) else (
-                f"not in results ({claim.column} missing"
-                + (": needs fp-transformer in the same run)" if claim.column == "size_ratio_vs_fp"
+                f"not in results ({name} missing"
+                + (": needs fp-transformer in the same run)" if claim.metric is M.SIZE_RATIO_VS_FP
                    else ")"))
-            rows.append([claim.name, claim.unit, _published(claim), measured, row["model"],
+            rows.append([claim.name, claim.metric.unit, _published(claim), measured, row["model"],
                          row["policy"], row["dataset"], row["preset"], row["target"],
                          row["runtime"], row["host"]])
     return CLAIM_COLUMNS, rows

@@ -11,11 +11,12 @@ from typing import Any
 
 import pandas as pd
 
+from harness.metrics import catalog as M
 from harness.report.claims import paper_claims
 from harness.report.fmt import format_value
 from harness.report.plots import Plot
 from harness.report.rundir import Run
-from harness.report.summary import key_columns
+from harness.results.summary import DETAIL_COLUMNS, SPEEDUP, column_header, key_columns
 
 # Long lists (CPU flags) are cut here in the environment table.
 MAX_LIST_ITEMS = 24
@@ -55,16 +56,17 @@ Block = Heading | Paragraph | Bullets | Table | Figure
 
 SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Accuracy and compute", (
-        "acc_final", "acc_policy", "acc_gain_from_exits_pts", "ops_expected", "ops_exit_last",
-        "flop_reduction_pct", "avg_exit_layer", "overthinking_destructive_pct",
-        "overthinking_wasteful_pct")),
-    ("Size", ("model_bytes", "size_ratio_vs_fp", "compression_ratio")),
+        M.ACC_FINAL.name, M.ACC_POLICY.name, M.ACC_GAIN_FROM_EXITS.name, M.OPS_EXPECTED.name,
+        "ops_exit_last",
+        M.FLOP_REDUCTION.name, M.AVG_EXIT_LAYER.name, M.OVERTHINKING_DESTRUCTIVE.name,
+        M.OVERTHINKING_WASTEFUL.name)),
+    ("Size", (M.MODEL_BYTES.name, M.SIZE_RATIO_VS_FP.name, M.COMPRESSION_RATIO.name)),
     ("Speed, memory and energy", (
-        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "throughput_sps",
-        "throughput_batch_size", "peak_rss_mb", "energy_j_per_sample", "energy_estimated",
+        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", SPEEDUP, M.THROUGHPUT_SPS.name,
+        "throughput_batch_size", M.PEAK_RSS_MB.name, M.ENERGY_J_PER_SAMPLE.name, "energy_estimated",
         "energy_source")),
 )
-TEXT_COLUMNS = {"throughput_batch_size", "energy_estimated", "energy_source"}
+TEXT_COLUMNS = set(DETAIL_COLUMNS)
 
 
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -95,7 +97,8 @@ def summary_tables(summary: pd.DataFrame, keys: list[str]) -> list[Block]:
     for title, columns in SUMMARY_TABLES:
         rows = [[str(r[k]) for k in keys] + [_cell(r[c], c) for c in columns]
                 for _, r in summary.iterrows()]
-        blocks += [Heading(title, 3), Table(list(keys) + list(columns), rows, title)]
+        headers = list(keys) + [column_header(c) for c in columns]
+        blocks += [Heading(title, 3), Table(headers, rows, title)]
     return blocks
 
 
@@ -114,7 +117,7 @@ def _runs_table(runs: list[Run]) -> Table:
 
 
 def _energy_sources(tidy: pd.DataFrame) -> str:
-    energy = tidy[tidy["metric"].isin(["energy_j_per_sample", "idle_power_w"])]
+    energy = tidy[tidy["metric"].isin([M.ENERGY_J_PER_SAMPLE.name, M.IDLE_POWER_W.name])]
     if energy.empty:
         return "no energy figures in these runs"
     parts = []

@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 
+from harness.metrics import catalog as M
 from harness.report.rundir import Run
 
 _PRED = re.compile(r"^pred_(\d+)$")
@@ -27,7 +28,7 @@ def latency_samples(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
     for run in runs:
         run_id = run.run_ids[0] if run.run_ids else ""
         for model, df in run.samples.items():
-            part = df[(df["metric"] == "latency_ms") & (df["batch_size"] == 1)]
+            part = df[(df["metric"] == M.LATENCY_MS.name) & (df["batch_size"] == 1)]
             frames.append(part.assign(run_id=run_id, model=model)[MATCH + ["value"]])
     if not frames:
         return pd.DataFrame(columns=MATCH + ["value", "target", "label"])
@@ -56,8 +57,8 @@ def exit_depths(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
 def sweep_points(tidy: pd.DataFrame) -> pd.DataFrame:
     """One point per swept constant: accuracy and expected ops under that value."""
     keys = ["run_id", "model", "target", "runtime", "host", "policy", "stat"]
-    acc = tidy[tidy["metric"] == "sweep_acc_policy"][keys + ["value"]]
-    ops = tidy[tidy["metric"] == "sweep_ops_expected"][keys + ["value"]]
+    acc = tidy[tidy["metric"] == M.SWEEP_ACC_POLICY.name][keys + ["value"]]
+    ops = tidy[tidy["metric"] == M.SWEEP_OPS_EXPECTED.name][keys + ["value"]]
     points = acc.merge(ops, on=keys, suffixes=("_acc", "_ops"))
     points = points.rename(columns={"value_acc": "acc", "value_ops": "ops", "stat": "param"})
     if points.empty:

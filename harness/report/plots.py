@@ -23,6 +23,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from harness.metrics import catalog as M  # noqa: E402
 from harness.report.fmt import format_value  # noqa: E402
 
 DPI = 110
@@ -92,8 +93,8 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
     df = summary.copy()
     # A final-only model computes its full depth on every sample, so its expected ops
     # are its deepest exit's ops and its policy accuracy is its final accuracy.
-    df["x"] = df["ops_expected"].fillna(df["ops_exit_last"])
-    df["y"] = df["acc_policy"].fillna(df["acc_final"])
+    df["x"] = df[M.OPS_EXPECTED.name].fillna(df["ops_exit_last"])
+    df["y"] = df[M.ACC_POLICY.name].fillna(df[M.ACC_FINAL.name])
     df = df.dropna(subset=["x", "y"])
     if df.empty:
         return None
@@ -107,8 +108,8 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
         ax.step(front["x"], front["y"], where="post", color="0.3", linestyle="--",
                 linewidth=1.2, label="Pareto front", zorder=0)
         _log_x(ax)
-        ax.set_xlabel("expected ops per sample (flops + bops/64, log)")
-        ax.set_ylabel("accuracy under the exit policy (%)")
+        ax.set_xlabel(M.OPS_EXPECTED.header() + ", log scale")
+        ax.set_ylabel(M.ACC_POLICY.header())
         ax.legend(fontsize=7, loc="best")
     return Plot(_save(fig, out_dir, "accuracy_vs_ops"), "Accuracy vs expected ops",
                 "Accuracy under each model's exit policy against the expected ops per sample "
@@ -116,24 +117,24 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
 
 
 def plot_model_bytes(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
-    df = summary.dropna(subset=["model_bytes"]).drop_duplicates(
+    df = summary.dropna(subset=[M.MODEL_BYTES.name]).drop_duplicates(
         subset=["target", "model", "runtime", "host", "run_id"])
     if df.empty:
         return None
     df = df.assign(label=df["model"])
     fig, axes = _facets(_targets(df))
     for target, ax in axes.items():
-        part = df[df["target"] == target].sort_values("model_bytes", ascending=False)
-        sns.barplot(data=part, y="label", x="model_bytes", hue="label", legend=False,
+        part = df[df["target"] == target].sort_values(M.MODEL_BYTES.name, ascending=False)
+        sns.barplot(data=part, y="label", x=M.MODEL_BYTES.name, hue="label", legend=False,
                     palette=_palette(list(part["label"])), ax=ax)
-        for y, value in enumerate(part["model_bytes"]):  # bars sit at y = 0, 1, ...
+        for y, value in enumerate(part[M.MODEL_BYTES.name]):  # bars sit at y = 0, 1, ...
             ax.annotate(format_value(value), (value, y), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=8)
         ax.set_xscale("log")
-        ax.set_xlim(right=part["model_bytes"].max() * 4)
-        ax.set_xlabel("model bytes (packed artifact on disk, log)")
+        ax.set_xlim(right=part[M.MODEL_BYTES.name].max() * 4)
+        ax.set_xlabel(M.MODEL_BYTES.header() + ", log scale")
         ax.set_ylabel("")
-    return Plot(_save(fig, out_dir, "model_bytes"), "Model size",
+    return Plot(_save(fig, out_dir, M.MODEL_BYTES.name), "Model size",
                 "Size on disk of each model's packed artifact (log scale).")
 
 
@@ -164,7 +165,7 @@ def plot_latency(summary: pd.DataFrame, samples: pd.DataFrame, out_dir: Path) ->
             ax.plot([row["latency_p90_ms"]], [y], marker="|", markersize=12, color="0.2")
             ax.plot([row["latency_p99_ms"]], [y], marker="|", markersize=12, color="0.2")
         ax.set_yticks(range(len(order)), order)
-        ax.set_xlabel("latency per sample at batch 1 (ms)")
+        ax.set_xlabel(M.LATENCY_MS.header())
         ax.set_ylabel("")
     return Plot(_save(fig, out_dir, "latency"), "Latency at batch 1",
                 "Distribution of per-sample latency at batch 1 with real exits. Boxes: raw "
@@ -200,7 +201,7 @@ def plot_exit_depth(exits: pd.DataFrame, out_dir: Path) -> Plot | None:
 
 def plot_energy(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
     """Net energy per sample; model-based (estimated) figures hatched and labelled."""
-    df = summary.dropna(subset=["energy_j_per_sample"])
+    df = summary.dropna(subset=[M.ENERGY_J_PER_SAMPLE.name])
     if df.empty:
         return None
     palette = _palette(sorted(df["label"].unique()))
@@ -208,7 +209,7 @@ def plot_energy(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
     for target, ax in axes.items():
         part = df[df["target"] == target].sort_values("label").reset_index(drop=True)
         estimated = part["energy_estimated"] == "estimated"
-        bars = ax.barh(part["label"], part["energy_j_per_sample"],
+        bars = ax.barh(part["label"], part[M.ENERGY_J_PER_SAMPLE.name],
                        color=[palette[x] for x in part["label"]], edgecolor="0.2")
         for bar, est, source in zip(bars, estimated, part["energy_source"], strict=True):
             if est:
@@ -217,8 +218,8 @@ def plot_energy(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
             ax.annotate(tag, (bar.get_width(), bar.get_y() + bar.get_height() / 2),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
         ax.invert_yaxis()
-        ax.set_xlim(0, part["energy_j_per_sample"].max() * 1.6)
-        ax.set_xlabel("net energy per sample (J, idle baseline subtracted)")
+        ax.set_xlim(0, part[M.ENERGY_J_PER_SAMPLE.name].max() * 1.6)
+        ax.set_xlabel(M.ENERGY_J_PER_SAMPLE.header("net") + ", idle baseline subtracted")
         handles = [Patch(facecolor="white", edgecolor="0.2", label="measured"),
                    Patch(facecolor="white", edgecolor="0.2", hatch="///",
                          label="estimated (model-based)")]
@@ -244,8 +245,8 @@ def plot_sweeps(sweeps: pd.DataFrame, out_dir: Path) -> Plot | None:
                 ax.annotate(pt["param"], (pt["ops"], pt["acc"]), xytext=(3, 3),
                             textcoords="offset points", fontsize=6)
         _log_x(ax)
-        ax.set_xlabel("expected ops per sample (log)")
-        ax.set_ylabel("accuracy under the policy (%)")
+        ax.set_xlabel(M.SWEEP_OPS_EXPECTED.header() + ", log scale")
+        ax.set_ylabel(M.SWEEP_ACC_POLICY.header())
         ax.legend(fontsize=7)
     return Plot(_save(fig, out_dir, "policy_sweep"), "Exit-policy sweep",
                 "Accuracy against expected ops as each policy's constant is swept "

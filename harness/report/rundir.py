@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UsageError
+from harness.metrics import catalog as M
 from harness.results.schema import RESULT_COLUMNS
 
 PREDICTION_REQUIRED = ("id", "label", "exit_layer", "pred_policy")
@@ -52,7 +53,7 @@ class Run:
         rows = self.results[self.results["model"] == model]
         if rows.empty:
             return None
-        sized = rows[rows["metric"] == "model_bytes"]
+        sized = rows[rows["metric"] == M.MODEL_BYTES.name]
         if not sized.empty:
             return str(sized["policy"].iloc[0])
         return str(rows["policy"].value_counts().index[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,17 @@ def test_marker_free_pin_applies_everywhere_and_options_are_skipped():
     text = "--extra-index-url https://example.invalid/simple\n# note\nnumpy<3\ntorch==2.4.0\n"
     assert cpu_torch_for("aarch64", "Linux", text) == "torch==2.4.0"
     assert cpu_torch_for("aarch64", "Linux", "numpy<3\n") is None
+
+
+def test_readme_arm_section_matches_the_noxfile():
+    """The ARM section's commands are sessions the noxfile has, on the plan it takes."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## On an ARM board", 1)[1].split("\n## ", 1)[0]
+    sessions = set(re.findall(r"^nox -s (\w+)", section, flags=re.MULTILINE))
+    assert sessions == {"bench_arm", "tests"}
+    noxfile = (ROOT / "noxfile.py").read_text()
+    for name in sessions:
+        assert re.search(rf"^def {name}\(session", noxfile, flags=re.MULTILINE), name
+    # the section says the sessions reuse the board's torch: so does the plan on aarch64
+    assert "reuse" in section
+    assert resolve(facts_for("aarch64", "Linux", CONSTRAINTS), env={}).reuse_torch

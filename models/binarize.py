@@ -123,6 +123,11 @@ class BinaryLinear(nn.Module):
         self.alpha = nn.Parameter(self.weight.detach().abs().mean(dim=1))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
 
+    @property
+    def operand_bits(self) -> tuple[int, int]:
+        """Bits of the product's operands (weights, activations), for the op counter."""
+        return self.weight_bits, self.act_bits
+
     def binary_weight(self) -> torch.Tensor:
         return self.alpha.unsqueeze(1) * approx_sign(self.weight)
 

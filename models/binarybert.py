@@ -1,17 +1,27 @@
-"""BinaryBERT-style baselines: 1-bit weights (per-row scale), 8- or 4-bit activations.
+"""BinaryBERT as published (W-E-A 1-1-8 and 1-1-4): 1-bit weights (per-row scale) in
+every linear, a 1-bit word embedding table, and activations quantized to b_a bits at
+every matmul, the attention products included (Q, K, V and the attention
+probabilities), as in TernaryBERT and BinaryBERT.
 
-Embeddings, LayerNorms and the classifier stay fp32, as in BinaryBERT.
+The position table, LayerNorms, biases and the classifier stay fp32.
 """
 
 from models.registry import ModelSpec, register_model
 
+
+def binarybert(act_bits: int) -> dict:
+    """ModelConfig overrides of BinaryBERT with `act_bits`-bit activations."""
+    return {"weight_bits": 1, "act_bits": act_bits, "attn_bits": act_bits,
+            "binary_word_embedding": True, "exits": "final"}
+
+
 register_model(ModelSpec(
-    "binarybert",
-    {"weight_bits": 1, "act_bits": 8, "exits": "final"},
-    description="1-bit weights, 8-bit activations, FFN, final exit only",
+    "binarybert", binarybert(8),
+    description="1-bit weights and word embeddings, 8-bit activations at every matmul "
+                "(attention products too), FFN, final exit only",
 ))
 register_model(ModelSpec(
-    "binarybert-a4",
-    {"weight_bits": 1, "act_bits": 4, "exits": "final"},
-    description="1-bit weights, 4-bit activations, FFN, final exit only",
+    "binarybert-a4", binarybert(4),
+    description="1-bit weights and word embeddings, 4-bit activations at every matmul "
+                "(attention products too), FFN, final exit only",
 ))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from harness.errors import UsageError
 from harness.registry import Registry
 from models.transformer import EncoderClassifier, ModelConfig
 
@@ -44,3 +45,15 @@ def get_model_spec(name: str) -> ModelSpec:
 def model_names() -> list[str]:
     get_model_spec("fp-transformer")
     return MODELS.names()
+
+
+def resolve_models(spec: str) -> tuple[str, ...]:
+    """`--models`: comma-separated registered names, or `all`; a bad name fails here."""
+    if spec == "all":
+        return tuple(model_names())
+    names = tuple(n.strip() for n in spec.split(",") if n.strip())
+    if not names:
+        raise UsageError("--models is empty")
+    for name in names:
+        get_model_spec(name)
+    return names

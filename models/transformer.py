@@ -2,7 +2,8 @@
 
 Every model in beexbench is this backbone with different parts swapped in: the linear
 layers (fp32 or binary, with a given activation precision), the embeddings (fp32 or
-binary), the sub-layer after attention (FFN or SLFN) and where the exits are.
+binary), the precision of the attention products, the sub-layer after attention (FFN
+or SLFN) and where the exits are.
 
     x = LN(tok_emb(ids) + pos_emb(pos))
     for each block:  x = LN1(x + Attn(x));  x = LN2(x + Sublayer(x))
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.attention import AttentionProducts
 from models.binarize import BinaryEmbedding, BinaryLinear
 from models.dropout import dropout
 from models.exits import ExitPolicy, normalized_entropy
@@ -40,7 +42,9 @@ class ModelConfig:
     slfn_mult: int = 1
     weight_bits: int = 32  # 32: fp32 linears; 1: binary linears
     act_bits: int = 32  # precision of activations entering binary linears: 32, 8, 4 or 1
-    binary_embeddings: bool = False
+    attn_bits: int = 32  # precision of Q, K, V and the attention probabilities
+    binary_embeddings: bool = False  # word and position tables at 1 bit (BEExformer)
+    binary_word_embedding: bool = False  # the word table alone at 1 bit (BinaryBERT's E=1)
     sublayer: str = "ffn"  # "ffn" or "slfn"
     exits: str = "all"  # "all": an exit after every block; "final": the last block only
 
@@ -68,21 +72,15 @@ def linear_factory(cfg: ModelConfig) -> LinearFactory:
 class SelfAttention(nn.Module):
     def __init__(self, cfg: ModelConfig, linear: LinearFactory) -> None:
         super().__init__()
-        self.heads, self.dropout = cfg.heads, cfg.dropout
+        self.heads = cfg.heads
         self.qkv = linear(cfg.d_model, 3 * cfg.d_model)
+        self.products = AttentionProducts(cfg.attn_bits, cfg.dropout)
         self.out = linear(cfg.d_model, cfg.d_model)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        if self.training and self.dropout > 0.0:
-            # SDPA's own dropout draws a Bernoulli per element: slow on the CPU.
-            scores = (q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5
-            if attn_mask is not None:
-                scores = scores.masked_fill(~attn_mask, float("-inf"))
-            y = dropout(scores.softmax(-1), self.dropout) @ v
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        y = self.products(q, k, v, attn_mask)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
@@ -163,9 +161,11 @@ class EncoderClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg
         linear = linear_factory(cfg)
-        embedding = BinaryEmbedding if cfg.binary_embeddings else nn.Embedding
-        self.tok_emb = embedding(cfg.vocab_size, cfg.d_model)
-        self.pos_emb = embedding(cfg.max_len, cfg.d_model)
+        binary_words = cfg.binary_embeddings or cfg.binary_word_embedding
+        self.tok_emb = (BinaryEmbedding if binary_words else nn.Embedding)(cfg.vocab_size,
+                                                                           cfg.d_model)
+        self.pos_emb = (BinaryEmbedding if cfg.binary_embeddings else nn.Embedding)(
+            cfg.max_len, cfg.d_model)
         if isinstance(self.pos_emb, nn.Embedding):
             # Small positions (BERT's 0.02) let token identity dominate early in training.
             nn.init.normal_(self.pos_emb.weight, std=0.02)

@@ -90,6 +90,23 @@ def test_accuracy_figures_equal_those_recomputed_from_predictions(run_all):
                 assert stored[name] == pytest.approx(value, abs=1e-9), (model, policy, name)
 
 
+def test_no_model_leaves_an_uncounted_op(run_all):
+    # bench writes flops/<model>-unsupported.txt for any op fvcore could not count.
+    assert not (run_all / "flops").exists()
+
+
+def test_op_counts_are_those_count_gives(run_all, capsys):
+    """bench on trained models and count on untrained ones share one code path."""
+    rows = read_rows(run_all)
+    assert main(["-q", "count", "--models", "all", "--preset", "tiny", "--json"]) == 0
+    counted = {(r["model"], r["metric"]): r["value"] for r in json.loads(capsys.readouterr().out)}
+    benched = {(r["model"], r["metric"]): float(r["value"]) for r in rows
+               if "_exit_" in r["metric"] and r["metric"].split("_")[0] in
+               ("macs", "flops", "bops", "ops")}
+    assert benched and benched == {k: v for k, v in counted.items() if k in benched}
+    assert {k for k in counted if "_exit_" in k[1]} == set(benched)
+
+
 def test_model_bytes_equal_artifact_sizes(run_all):
     for r in read_rows(run_all):
         if r["metric"] == "model_bytes":

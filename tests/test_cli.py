@@ -12,7 +12,7 @@ def test_list_models_prints_the_eight(capsys):
 
 @pytest.mark.parametrize("kind,expected", [
     ("policies", {"beex-entropy-drop", "deebert-entropy", "pabee-patience", "final"}),
-    ("presets", {"tiny", "small", "paper"}),
+    ("presets", {"tiny", "small", "paper", "bert-base"}),
     ("datasets", {"rt-polarity", "bbc-news", "glue-sst2", "glue-cola", "glue-mrpc", "glue-rte",
                   "glue-qnli", "synthetic-2"}),
 ])

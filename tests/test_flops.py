@@ -11,7 +11,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from harness.config import PRESETS
-from harness.metrics.flops import FlopReport, OpCounts, count_ops, expected_counts
+from harness.metrics.flops import FlopReport, OpCounts, count_ops, expected_counts, ops_per_mac
 from harness.metrics.flops_handles import UNCOUNTED_OPS, is_matmul_like
 from models.registry import get_model_spec, model_names
 from models.transformer import EncoderClassifier, ModelConfig
@@ -25,20 +25,21 @@ BASE = ModelConfig(
 T, D, BLOCKS = TINY.max_len, TINY.d_model, TINY.blocks
 ALL_EXITS = tuple(range(1, BLOCKS + 1))
 
-# name -> (sublayer, activation bits into the linears or None for fp32 weights, exit blocks),
-# written out by hand from the design table so a registry change has to be looked at here.
+# name -> (sublayer, activation bits into the linears or None for fp32 weights, exit blocks,
+# bits of the attention products' operands or None for fp32 attention), written out by
+# hand from the design table so a registry change has to be looked at here.
 EXPECTED = {
-    "fp-transformer": ("ffn", None, (BLOCKS,)),
-    "fp-transformer-ee": ("ffn", None, ALL_EXITS),
-    "binarybert": ("ffn", 8, (BLOCKS,)),
-    "binarybert-a4": ("ffn", 4, (BLOCKS,)),
-    "beexformer": ("slfn", 32, ALL_EXITS),
-    "beexformer-a1": ("slfn", 1, ALL_EXITS),
-    "beexformer-ffn": ("ffn", 32, ALL_EXITS),
-    "beexformer-noexit": ("slfn", 32, (BLOCKS,)),
+    "fp-transformer": ("ffn", None, (BLOCKS,), None),
+    "fp-transformer-ee": ("ffn", None, ALL_EXITS, None),
+    "binarybert": ("ffn", 8, (BLOCKS,), 8),
+    "binarybert-a4": ("ffn", 4, (BLOCKS,), 4),
+    "beexformer": ("slfn", 32, ALL_EXITS, None),
+    "beexformer-a1": ("slfn", 1, ALL_EXITS, None),
+    "beexformer-ffn": ("ffn", 32, ALL_EXITS, None),
+    "beexformer-noexit": ("slfn", 32, (BLOCKS,), None),
 }
-FP_MODELS = [n for n, (_, bits, _) in EXPECTED.items() if bits is None]
-BINARY_MODELS = [n for n, (_, bits, _) in EXPECTED.items() if bits is not None]
+FP_MODELS = [n for n, (_, bits, _, _) in EXPECTED.items() if bits is None]
+BINARY_MODELS = [n for n, (_, bits, _, _) in EXPECTED.items() if bits is not None]
 
 
 def build(name: str) -> EncoderClassifier:
@@ -63,15 +64,22 @@ EXIT_HEAD_MACS = D * N_CLASSES
 
 
 def closed_form(name: str, k: int) -> OpCounts:
-    """Counts at exit k for the tiny preset, from the layer shapes alone."""
-    sublayer, act_bits, exits = EXPECTED[name]
+    """Counts at exit k for the tiny preset, from the layer shapes alone.
+
+    The literature's rule: a MAC with b_1- and b_2-bit operands is 2 * b_1 * b_2 BOPs."""
+    sublayer, act_bits, exits, attn_bits = EXPECTED[name]
     heads = sum(1 for e in exits if e <= k)
-    fp = k * ATTENTION_MACS_PER_BLOCK + heads * EXIT_HEAD_MACS
+    attention = k * ATTENTION_MACS_PER_BLOCK
     linear = k * linear_macs_per_block(sublayer)
+    macs, bops = heads * EXIT_HEAD_MACS, 0
     if act_bits is None:
-        macs, bops = fp + linear, 0
+        macs += linear
     else:
-        macs, bops = fp, linear * 1 * act_bits
+        bops += 2 * linear * 1 * act_bits
+    if attn_bits is None:
+        macs += attention
+    else:
+        bops += 2 * attention * attn_bits * attn_bits
     return OpCounts(macs=macs, flops=2 * macs, bops=bops)
 
 
@@ -120,6 +128,31 @@ def test_per_exit_covers_every_exit_and_grows_with_depth(name: str) -> None:
 def test_no_matmul_like_op_goes_uncounted(name: str) -> None:
     missed = [op for op in report(name).unsupported if is_matmul_like(op)]
     assert missed == []
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_every_registered_model_counts_without_an_unsupported_op(name: str) -> None:
+    """bench writes flops/<model>-unsupported.txt exactly when this is not empty."""
+    assert report(name).unsupported == {}
+
+
+def _linear_ops_per_mac(name: str) -> float:
+    """ops per MAC of the block linears, read off the counts: (ops - fp part) / linear MACs."""
+    rep = report(name)
+    counts = rep.per_exit[BLOCKS]
+    fp_ops = 2 * (BLOCKS * ATTENTION_MACS_PER_BLOCK + len(rep.per_exit) * EXIT_HEAD_MACS)
+    return (counts.ops - fp_ops) / (BLOCKS * linear_macs_per_block(EXPECTED[name][0]))
+
+
+def test_per_mac_op_weights_follow_the_closed_form() -> None:
+    # W1A1: 2 * 1 * 1 / 64 = 1/32 op per binary MAC; W1A32: 2 * 1 * 32 / 64 = 1 op (an add).
+    assert ops_per_mac((1, 1)) == 1 / 32
+    assert ops_per_mac((1, 32)) == 1.0
+    assert ops_per_mac((1, 8)) == 8 / 32
+    assert ops_per_mac((32, 32)) == 2.0
+    assert _linear_ops_per_mac("beexformer-a1") == pytest.approx(1 / 32, rel=1e-12)
+    assert _linear_ops_per_mac("beexformer") == pytest.approx(1.0, rel=1e-12)
+    assert _linear_ops_per_mac("fp-transformer") == pytest.approx(2.0, rel=1e-12)
 
 
 def test_uncounted_list_holds_no_matmul_like_op() -> None:

@@ -78,10 +78,43 @@ def test_binary_models_use_binary_linears_and_embeddings_where_the_design_says()
     assert isinstance(beex.tok_emb, BinaryEmbedding)
     assert isinstance(beex.blocks[0].sublayer.gate, BinaryLinear)
     assert all(isinstance(h.classify, torch.nn.Linear) for h in beex.exit_heads.values())
+    assert isinstance(beex.pos_emb, BinaryEmbedding)
+    assert beex.blocks[0].attn.products.bits == 32
     bb = build("binarybert")
-    assert isinstance(bb.tok_emb, torch.nn.Embedding)
+    # BinaryBERT's W-E-A: a 1-bit word table, positions in fp32.
+    assert isinstance(bb.tok_emb, BinaryEmbedding)
+    assert type(bb.pos_emb) is torch.nn.Embedding
     assert bb.blocks[0].attn.qkv.act_bits == 8
-    assert build("binarybert-a4").blocks[0].sublayer.up.act_bits == 4
+    assert bb.blocks[0].attn.products.bits == 8
+    a4 = build("binarybert-a4")
+    assert a4.blocks[0].sublayer.up.act_bits == 4
+    assert a4.blocks[0].attn.products.operand_bits == (4, 4)
     assert build("beexformer-a1").blocks[0].attn.qkv.act_bits == 1
     fp = build("fp-transformer")
     assert not any(isinstance(m, BinaryLinear) for m in fp.modules())
+
+
+def test_quantized_attention_puts_its_operands_on_b_bit_levels(monkeypatch):
+    """Q, K, V and the probabilities reach the products with at most 2^b - 1 values each."""
+    from models.attention import AttentionProducts
+
+    torch.manual_seed(0)
+    products = AttentionProducts(4, dropout=0.0).eval()
+    q, k, v = (torch.randn(2, 2, 7, 8) for _ in range(3))
+    seen = []
+    original = torch.Tensor.__matmul__
+
+    def spy(a, b):
+        seen.extend([a, b])
+        return original(a, b)
+
+    monkeypatch.setattr(torch.Tensor, "__matmul__", spy)
+    y = products(q, k, v, None)
+    monkeypatch.undo()
+    assert y.shape == (2, 2, 7, 8)
+    assert len(seen) == 4  # Q K^T, then probabilities x V
+    for operand in seen:
+        assert operand.unique().numel() <= 2 ** 4 - 1
+    fp = AttentionProducts(32, dropout=0.0).eval()
+    assert torch.allclose(fp(q, k, v, None),
+                          torch.nn.functional.scaled_dot_product_attention(q, k, v))

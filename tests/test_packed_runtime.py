@@ -18,7 +18,7 @@ from models.packed.layers import PackedLinear
 from models.packed.runtime import load_packed_runtime, to_packed
 from models.transformer import EncoderClassifier
 
-BINARY = ("beexformer", "beexformer-a1", "binarybert")
+BINARY = ("beexformer", "beexformer-a1", "binarybert", "binarybert-a4")
 
 
 @pytest.fixture(scope="module", params=["native", "fallback"])

@@ -147,6 +147,35 @@ def test_paper_claims_table(two_targets):
         assert (row["dataset"], row["preset"]) == ("synthetic-sst", "tiny")
 
 
+def test_published_tables_set_our_counts_beside_bibert(two_targets):
+    from harness.config import PRESETS
+    from harness.counting import count_model
+    from harness.report.published import LENGTH, PRESET
+
+    _, out, _ = two_targets
+    md = (out / "report.md").read_text()
+    assert "## Published tables" in md and "BiBERT" in md and "ICLR 2022" in md
+    table = next(t for t in _md_tables(md) if t and "published ops (G)" in t[0])
+    published = [(r["published model"], r["W-E-A bits"], r["published ops (G)"],
+                  r["published size (MB = MiB)"]) for r in table]
+    assert published == [("BERT-base (full precision)", "32-32-32", "22.5", "418"),
+                         ("BinaryBERT", "1-1-4", "1.5", "16.5"),
+                         ("BinaryBERT", "1-1-2", "0.8", "16.5"),
+                         ("BinaryBERT", "1-1-1", "0.4", "16.5"),
+                         ("BiBERT", "1-1-1", "0.4", "13.4")]
+    # Ours are count's figures at the tables' shape, computed while the report is built.
+    preset = PRESETS.get(PRESET)
+    fp, a4 = table[0], table[1]
+    counted = count_model("binarybert-a4", preset, LENGTH)
+    assert a4["our ops (G)"] == format_value(counted.value("ops_exit_12") / 1e9)
+    assert a4["our size (MiB)"] == format_value(counted.value("model_bytes") / 2 ** 20)
+    assert abs(float(fp["our ops (G)"]) - 22.35) < 0.01 * 22.35
+    assert abs(float(a4["our ops (G)"]) - 1.5) < 0.05 * 1.5
+    for row in table:
+        assert 0.8 < float(row["ours / published ops"]) < 1.2, row
+        assert 0.9 < float(row["ours / published size"]) < 1.1, row
+
+
 def test_claims_without_beexformer_say_so(tmp_path):
     run = write_run(tmp_path, models=["fp-transformer", "binarybert"])
     build_report([run], tmp_path / "out")
@@ -159,7 +188,8 @@ def test_claims_without_beexformer_say_so(tmp_path):
 def test_report_states_conventions_and_environment(two_targets):
     _, out, _ = two_targets
     md = (out / "report.md").read_text()
-    for phrase in ("1 MAC = 2 FLOPs", "ops = flops + bops/64", "reference length",
+    for phrase in ("1 MAC = 2 FLOPs", "ops = flops + bops/64", "BOPs = 2 x MACs x b_w x b_a",
+                   "XNOR-Net", "Bi-Real Net", "BiBERT", "reference length",
                    "ours, not the paper's", "validation split", "`codecarbon-tdp` on cpu: "
                    "estimated", "`nvml` on cuda: measured", "2.4.1+cpu", "cpu.flags"):
         assert phrase in md, phrase

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from harness.bench.config import BenchConfig
 from harness.bench.rows import RowContext
+from harness.bench.structural import op_figures, size_figures, unsupported_listing
 from harness.checkpoint import Checkpoint
 from harness.data.base import TextDataset
 from harness.data.registry import load_dataset
@@ -36,27 +36,15 @@ from harness.results.atomic import atomic_write_text
 from harness.results.store import RunStore
 from harness.train import TrainRequest, train_model
 from harness.train_pool import train_missing
-from models.artifact import export_fp32, export_packed, parameter_counts
 from models.exits import ExitPolicy, make_policy
 from models.packed.kernels import get_backend
 from models.packed.runtime import load_packed_runtime
-from models.registry import get_model_spec, model_names
+from models.registry import get_model_spec
 from models.transformer import EncoderClassifier
 from targets.base import EnergyUnavailable, Target
 from targets.registry import get_target
 
 DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer")
-
-
-def resolve_models(spec: str) -> tuple[str, ...]:
-    if spec == "all":
-        return tuple(model_names())
-    names = tuple(n.strip() for n in spec.split(",") if n.strip())
-    if not names:
-        raise UsageError("--models is empty")
-    for name in names:
-        get_model_spec(name)
-    return names
 
 
 def new_run_id(cfg: BenchConfig) -> str:
@@ -82,7 +70,6 @@ class Bench:
         self.run_id, self.progress = run_id, progress
         self.threads = target.set_threads(cfg.threads)
         self.device_name = str(target.describe().get("device") or target.name)
-        self._fp_reference_bytes: int | None = None
 
     # -- per model -------------------------------------------------------------------------
     def train_request(self, name: str) -> TrainRequest:
@@ -121,39 +108,14 @@ class Bench:
 
     def size_rows(self, ctx: RowContext, ckpt: Checkpoint) -> list[dict]:
         artifact = self.store.root / "artifacts" / f"{ctx.model}.safetensors"
-        packed = export_packed(ckpt.model, ctx.model, artifact)
-        with tempfile.TemporaryDirectory() as tmp:
-            fp32 = export_fp32(ckpt.model, Path(tmp) / "fp32.safetensors")
-        reference = self.fp_reference_bytes(ckpt.model)
-        total, binary = parameter_counts(ckpt.model)
-        return [
-            ctx.row(M.MODEL_BYTES.name, packed, source="artifact"),
-            ctx.row(M.COMPRESSION_RATIO.name, fp32 / packed, source="artifact"),
-            ctx.row(M.SIZE_RATIO_VS_FP.name, reference / packed, source="artifact"),
-            ctx.row(M.PARAMS_TOTAL.name, total, source="module"),
-            ctx.row(M.PARAMS_BINARY.name, binary, source="module"),
-        ]
-
-    def fp_reference_bytes(self, model: EncoderClassifier) -> int:
-        """Packed bytes of `fp-transformer` of the same backbone shape (weights do not
-        change a file's size, so an untrained one of the same shape serves)."""
-        if self._fp_reference_bytes is None:
-            ref = get_model_spec("fp-transformer").build(model.cfg.backbone())
-            with tempfile.TemporaryDirectory() as tmp:
-                self._fp_reference_bytes = export_packed(ref, "fp-transformer",
-                                                         Path(tmp) / "fp.safetensors")
-        return self._fp_reference_bytes
+        return [ctx.row(f.metric, f.value, source=f.source)
+                for f in size_figures(ckpt.model, ctx.model, artifact)]
 
     def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
-        rows = []
-        for k, c in flops.per_exit.items():
-            for metric, value in ((M.MACS_EXIT, c.macs), (M.FLOPS_EXIT, c.flops),
-                                  (M.BOPS_EXIT, c.bops), (M.OPS_EXIT, c.ops)):
-                rows.append(ctx.row(metric.at(k), value, source="fvcore"))
         if flops.unsupported:
             atomic_write_text(self.store.root / "flops" / f"{ctx.model}-unsupported.txt",
-                              "".join(f"{op}\t{n}\n" for op, n in flops.unsupported.items()))
-        return rows
+                              unsupported_listing(flops))
+        return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
 
     def policy_rows(self, ctx: RowContext, ckpt: Checkpoint, model: EncoderClassifier,
                     split: EncodedSplit, record: ExitRecord, flops: FlopReport,

@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from harness.bench.config import LOOP_DEFAULTS, RUNTIMES, BenchConfig
-from harness.bench.runner import DEFAULT_MODELS, resolve_models, run_bench
+from harness.bench.runner import DEFAULT_MODELS, run_bench
 from harness.config import PRESETS
 from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
 from harness.report.rundir import load_run
 from harness.results.summary import build_summary, console_table
+from models.registry import resolve_models
 
 
 def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:

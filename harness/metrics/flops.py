@@ -6,16 +6,19 @@ are MACs; `flops` is always `2 * macs`.
 Counting rule: only matmul-like ops are counted (linear, matmul, mm, addmm, bmm, baddbmm,
 einsum, convolution and scaled dot-product attention, whose Q K^T and A V products give
 2 * B*H*T*T*dh MACs). Elementwise ops, activations, LayerNorm, softmax, the exit heads'
-mean-pool, the binarizers (ApproxSign, LevelQuant) and embedding lookups are deliberately
+mean-pool, the binarizers and quantizers and embedding lookups are deliberately
 uncounted, as in BERT FLOP tables; `harness.metrics.flops_handles.UNCOUNTED_OPS` lists
 them. Any other op fvcore cannot count is reported in `FlopReport.unsupported`.
 
-Precision: the products of a quantized linear (a module with `weight_bits` / `act_bits`
-below 32, i.e. `BinaryLinear`) with b_w-bit weights and b_a-bit activations are moved
-from MACs to BOPs = MACs * b_w * b_a. This follows the design formula exactly, also for
-W1A32 (BEExformer's binary weights with fp32 activations): BOPs = MACs * 1 * 32, which
-`ops = flops + bops / 64` then weighs as half a FLOP per MAC. Everything else (attention
-products, fp32 linears, the exit heads' classifiers) stays in MACs.
+Precision, as the binary-network literature counts it (XNOR-Net, Bi-Real Net, and the
+tables of BinaryBERT and BiBERT): the products of a module whose operands have b_1 and
+b_2 bits (`operand_bits`, below 32 for at least one of them) are moved from MACs to
+BOPs = 2 * MACs * b_1 * b_2, and `ops = flops + bops / 64`. So one MAC costs 2 ops in
+fp32, b_1 * b_2 / 32 ops quantized: 1/32 for W1A1, 8/32 for W1A8, 1 for W1A32 (binary
+weights select the sign of an fp32 activation: one fp32 add). The modules that declare
+`operand_bits` are the binary linears (weights, activations) and the attention products
+(Q and K; probabilities and V), which BinaryBERT quantizes to b_a bits. Everything else
+(fp32 linears and attention, the exit heads' classifiers) stays in MACs.
 
 Figures are per sample at one sequence length (the preset's max length, no padding),
 with the exit forced at depth k: the trace runs the first k blocks and every exit head
@@ -43,6 +46,9 @@ from harness.metrics.flops_handles import COUNTED_HANDLES, UNCOUNTED_OPS
 from models.transformer import EncoderClassifier
 
 FULL_PRECISION_BITS = 32
+# A quantized MAC is 2 * b_1 * b_2 BOPs, and 64 BOPs make one op (the literature's rule).
+BOPS_PER_BIT_PRODUCT = 2
+BOPS_PER_OP = 64
 
 
 @dataclass(frozen=True)
@@ -51,12 +57,24 @@ class OpCounts:
 
     macs: int  # full-precision multiply-accumulates
     flops: int  # 2 * macs
-    bops: int  # binary ops: MACs of quantized linears * b_w * b_a
+    bops: int  # binary ops: 2 * MACs * b_1 * b_2 of the quantized products
 
     @property
     def ops(self) -> float:
         """The headline compute figure: FLOPs + BOPs / 64."""
-        return self.flops + self.bops / 64
+        return self.flops + self.bops / BOPS_PER_OP
+
+
+def bops_of(macs: int, bits: tuple[int, int]) -> int:
+    """BOPs of `macs` multiply-accumulates with operands of `bits` = (b_1, b_2) bits."""
+    return BOPS_PER_BIT_PRODUCT * macs * bits[0] * bits[1]
+
+
+def ops_per_mac(bits: tuple[int, int]) -> float:
+    """What one MAC weighs in `ops`: 2 in full precision, 2 * b_1 * b_2 / 64 quantized."""
+    if min(bits) >= FULL_PRECISION_BITS:
+        return 2.0
+    return bops_of(1, bits) / BOPS_PER_OP
 
 
 @dataclass
@@ -78,14 +96,14 @@ class _ForcedExit(nn.Module):
 
 
 def _precision(module: nn.Module) -> tuple[int, int] | None:
-    """(weight bits, activation bits) of a quantized linear; None for anything else."""
-    w = getattr(module, "weight_bits", None)
-    a = getattr(module, "act_bits", None)
-    if not isinstance(w, int) or not isinstance(a, int):
+    """Bits of the two operands of a quantized module's products; None for anything else."""
+    bits = getattr(module, "operand_bits", None)
+    if not (isinstance(bits, tuple) and len(bits) == 2
+            and all(isinstance(b, int) for b in bits)):
         return None
-    if w >= FULL_PRECISION_BITS and a >= FULL_PRECISION_BITS:
+    if min(bits) >= FULL_PRECISION_BITS:
         return None
-    return w, a
+    return bits
 
 
 def _quantized_modules(root: nn.Module) -> dict[str, tuple[int, int]]:
@@ -134,10 +152,10 @@ def _count_at_depth(model: EncoderClassifier, ids: torch.Tensor,
 
     quantized_macs = 0
     bops = 0
-    for name, (w_bits, a_bits) in _quantized_modules(wrapper).items():
+    for name, bits in _quantized_modules(wrapper).items():
         macs = int(sum(by_module.get(name, Counter()).values()))
         quantized_macs += macs
-        bops += macs * w_bits * a_bits
+        bops += bops_of(macs, bits)
     fp_macs = total - quantized_macs
     return OpCounts(macs=fp_macs, flops=2 * fp_macs, bops=bops), unsupported
 

@@ -84,7 +84,9 @@ UNCOUNTED_OPS: frozenset[str] = frozenset({
     "aten::div", "aten::div_", "aten::neg", "aten::abs", "aten::pow", "aten::sqrt",
     "aten::rsqrt", "aten::exp", "aten::log", "aten::reciprocal", "aten::clamp_min",
     "aten::clamp_max", "aten::round", "aten::where", "aten::ne", "aten::lt", "aten::le",
-    "aten::all", "aten::any", "aten::logical_not",
+    "aten::all", "aten::any", "aten::logical_not", "aten::masked_fill",
+    # the dynamic quantizer's scale, max(-min x, max x): elementwise on two scalars
+    "aten::maximum",
     # activations and normalisation
     "aten::gelu", "aten::sigmoid", "aten::tanh", "aten::softmax", "aten::log_softmax",
     "aten::silu", "aten::layer_norm", "aten::batch_norm", "aten::group_norm",

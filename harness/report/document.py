@@ -15,6 +15,7 @@ from harness.metrics import catalog as M
 from harness.report.claims import paper_claims
 from harness.report.fmt import format_value
 from harness.report.plots import Plot
+from harness.report.published import COLUMNS, published_paragraphs, published_rows
 from harness.report.rundir import Run
 from harness.results.summary import DETAIL_COLUMNS, SPEEDUP, column_header, key_columns
 
@@ -142,9 +143,14 @@ def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
     splits = ", ".join(sorted(set(tidy["split"])))
     items = [
         "**1 MAC = 2 FLOPs.** fvcore counts MACs (its \"flop\" is a MAC); FLOPs are twice that.",
-        "**ops = flops + bops/64**, the binary-network literature's convention: a linear with "
-        "b_w-bit weights and b_a-bit activations counts BOPs = MACs x b_w x b_a instead of "
-        "FLOPs. ops is the headline compute figure for comparing fp and binary models.",
+        "**ops = flops + bops/64**, the binary-network literature's convention (XNOR-Net, "
+        "Rastegari et al., ECCV 2016; Bi-Real Net, Liu et al., ECCV 2018; BiBERT, Qin et al., "
+        "ICLR 2022): a product with b_w-bit weights and b_a-bit activations counts "
+        "**BOPs = 2 x MACs x b_w x b_a** instead of FLOPs, so a MAC weighs b_w x b_a / 32 ops: "
+        "1/32 for W1A1, 8/32 for W1A8, 1 for W1A32 (one fp32 add), against 2 in fp32. "
+        "Attention products count at the bits the model computes them at (BinaryBERT "
+        "quantizes Q, K, V and the attention probabilities to b_a bits). ops is the "
+        "headline compute figure for comparing fp and binary models.",
         "Counts are **per sample at the preset's reference length** (its max length), as BERT "
         "FLOP tables do"
         + (f" ({'; '.join(lengths)})." if lengths else "."),
@@ -168,6 +174,13 @@ def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
         "4 significant digits; summary.csv and tidy.csv hold the exact values.",
     ]
     return [Heading("Conventions"), Bullets(items)]
+
+
+def published_tables() -> list[Block]:
+    """Our counts of BERT-base shapes beside BiBERT's published table."""
+    return [Heading("Published tables"),
+            *[Paragraph(text) for text in published_paragraphs()],
+            Table(list(COLUMNS), published_rows(), "published tables")]
 
 
 def _key_values(runs: list[Run], heading: str, attr: str, filename: str) -> list[Block]:
@@ -209,6 +222,7 @@ def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
                   "Our presets are far smaller than the paper's models, so the figures are "
                   "not expected to match."),
         Table(claim_cols, claim_rows, "paper claims"),
+        *published_tables(),
         Heading("Summary"),
         *summary_tables(summary, keys),
         Heading("Plots"),

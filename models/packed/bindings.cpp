@@ -35,9 +35,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
            py::arg("positions"), py::arg("norm"), py::arg("pad_id"))
       .def("forward", &Embed::forward, py::arg("ids"));
   py::class_<Block>(module, "Block")
-      .def(py::init<Linear, Linear, int64_t, LayerNorm, std::string, Linear,
+      .def(py::init<Linear, Linear, int64_t, int64_t, LayerNorm, std::string, Linear,
                     Linear, LayerNorm>(),
-           py::arg("qkv"), py::arg("attn_out"), py::arg("heads"), py::arg("norm1"),
+           py::arg("qkv"), py::arg("attn_out"), py::arg("heads"), py::arg("attn_bits"),
+           py::arg("norm1"),
            py::arg("sublayer"), py::arg("sub_in"), py::arg("sub_out"), py::arg("norm2"))
       .def("forward", &Block::forward, py::arg("x"), py::arg("attn_mask") = py::none());
   py::class_<ExitHead>(module, "ExitHead")

@@ -3,9 +3,10 @@
 // At the small preset's width (d = 128) a packed kernel call takes a few microseconds,
 // and the Python and nn.Module overhead around each operation took most of a block's
 // time. Here every step is the same ATen operation (or packed kernel) that the Python
-// modules of models/transformer.py and models/packed/layers.py call, in the same order,
-// so a block gives bit-identical results; only the interpreter is gone. Dense fp32
-// linears run here too, so fp32 and binary models are compared on the same engine.
+// modules of models/transformer.py, models/attention.py and models/packed/layers.py
+// call, in the same order, so a block gives bit-identical results; only the
+// interpreter is gone. Dense fp32 linears run here too, so fp32 and binary models are
+// compared on the same engine.
 
 #include "block.h"
 
@@ -13,6 +14,24 @@
 
 #include <cmath>
 #include <utility>
+
+namespace {
+
+// models.binarize._levels_and_scale: the dynamic per-tensor scale max|x| / levels.
+torch::Tensor dynamic_scale(const torch::Tensor& x, int64_t levels) {
+  const auto [low, high] = at::aminmax(x);
+  return at::maximum(-low, high).clamp_min(1e-8) / levels;
+}
+
+// models.binarize.quantize_activation at 2..8 bits (FakeQuant's forward): x on b-bit
+// levels times the scale, in FakeQuant's three steps.
+torch::Tensor fake_quant(const torch::Tensor& x, int64_t bits) {
+  const int64_t levels = (int64_t(1) << (bits - 1)) - 1;
+  const torch::Tensor scale = dynamic_scale(x, levels);
+  return at::round(x / scale).clamp_(-levels, levels).mul_(scale);
+}
+
+}  // namespace
 
 Linear Linear::packed(torch::Tensor w_packed, int64_t n, torch::Tensor alpha,
                       std::optional<torch::Tensor> bias, int64_t act_bits) {
@@ -49,8 +68,7 @@ torch::Tensor Linear::forward(const torch::Tensor& x) const {
     // models.binarize.activation_levels: integer levels and a dynamic scale; the scale
     // multiplies before the bias adds, as in BinaryLinear.
     const int64_t levels = (int64_t(1) << (act_bits_ - 1)) - 1;
-    const auto [low, high] = at::aminmax(flat);
-    const torch::Tensor scale = at::maximum(-low, high).clamp_min(1e-8) / levels;
+    const torch::Tensor scale = dynamic_scale(flat, levels);
     const torch::Tensor q = at::round(flat / scale).clamp(-levels, levels).contiguous();
     y = w1a32(q, weight_, n_, *alpha_, std::nullopt).mul_(scale);
     if (bias_) y += *bias_;
@@ -107,14 +125,29 @@ std::tuple<torch::Tensor, torch::Tensor, std::optional<torch::Tensor>> Embed::fo
   return {x, pool, attn_mask};
 }
 
-Block::Block(Linear qkv, Linear attn_out, int64_t heads, LayerNorm norm1,
-                         std::string sublayer, Linear sub_in, Linear sub_out,
-                         LayerNorm norm2)
+Block::Block(Linear qkv, Linear attn_out, int64_t heads, int64_t attn_bits, LayerNorm norm1,
+             std::string sublayer, Linear sub_in, Linear sub_out, LayerNorm norm2)
     : qkv_(std::move(qkv)), attn_out_(std::move(attn_out)), heads_(heads),
-      norm1_(std::move(norm1)), slfn_(sublayer == "slfn"), sub_in_(std::move(sub_in)),
-      sub_out_(std::move(sub_out)), norm2_(std::move(norm2)) {
+      attn_bits_(attn_bits), norm1_(std::move(norm1)), slfn_(sublayer == "slfn"),
+      sub_in_(std::move(sub_in)), sub_out_(std::move(sub_out)), norm2_(std::move(norm2)) {
   TORCH_CHECK(sublayer == "slfn" || sublayer == "ffn", "sublayer must be 'slfn' or 'ffn'");
   TORCH_CHECK(heads > 0, "heads must be positive");
+  TORCH_CHECK(attn_bits == 32 || (attn_bits >= 2 && attn_bits <= 8),
+              "attn_bits must be 2..8 or 32");
+}
+
+torch::Tensor Block::attention(torch::Tensor q, torch::Tensor k, torch::Tensor v,
+                               const std::optional<torch::Tensor>& attn_mask) const {
+  if (attn_bits_ >= 32) return at::scaled_dot_product_attention(q, k, v, attn_mask);
+  // models.attention.AttentionProducts below 32 bits: Q, K, V and the probabilities
+  // fake-quantized, the products spelt out, in the same order.
+  q = fake_quant(q, attn_bits_);
+  k = fake_quant(k, attn_bits_);
+  v = fake_quant(v, attn_bits_);
+  torch::Tensor scores = at::matmul(q, k.transpose(-2, -1)) *
+                         std::pow(static_cast<double>(q.size(-1)), -0.5);
+  if (attn_mask) scores = scores.masked_fill(attn_mask->logical_not(), -INFINITY);
+  return at::matmul(fake_quant(scores.softmax(-1), attn_bits_), v);
 }
 
 torch::Tensor Block::forward(const torch::Tensor& x,
@@ -123,7 +156,7 @@ torch::Tensor Block::forward(const torch::Tensor& x,
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
   // Attention: x = LN1(x + Out(SDPA(q, k, v))).
   const torch::Tensor qkv = qkv_.forward(x).view({b, t, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
-  const torch::Tensor y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask);
+  const torch::Tensor y = attention(qkv[0], qkv[1], qkv[2], attn_mask);
   const torch::Tensor h = norm1_.forward(x + attn_out_.forward(y.transpose(1, 2).reshape({b, t, d})));
   // Sub-layer: SLFN (gate and candidate packed side by side) or FFN; then LN2(h + .).
   torch::Tensor s;

@@ -66,16 +66,20 @@ class Embed {
   int64_t pad_id_;
 };
 
-// models.transformer.Block in eval mode.
+// models.transformer.Block in eval mode, its attention products at `attn_bits` (32:
+// fp32 SDPA; 2..8: fake-quantized operands, as models.attention.AttentionProducts).
 class Block {
  public:
-  Block(Linear qkv, Linear attn_out, int64_t heads, LayerNorm norm1,
-              std::string sublayer, Linear sub_in, Linear sub_out, LayerNorm norm2);
+  Block(Linear qkv, Linear attn_out, int64_t heads, int64_t attn_bits, LayerNorm norm1,
+        std::string sublayer, Linear sub_in, Linear sub_out, LayerNorm norm2);
   torch::Tensor forward(const torch::Tensor& x, const std::optional<torch::Tensor>& attn_mask) const;
 
  private:
+  torch::Tensor attention(torch::Tensor q, torch::Tensor k, torch::Tensor v,
+                          const std::optional<torch::Tensor>& attn_mask) const;
   Linear qkv_, attn_out_;
   int64_t heads_;
+  int64_t attn_bits_;
   LayerNorm norm1_;
   bool slfn_;
   Linear sub_in_, sub_out_;

@@ -76,6 +76,17 @@ def sublayer_parts(sub: nn.Module) -> tuple[str, nn.Module, nn.Module] | None:
     return None
 
 
+# Attention precisions block.cpp implements: fp32 SDPA, and 2..8-bit fake quantization
+# (1 bit would be a sign of the probabilities, which no registered model uses).
+NATIVE_ATTENTION_BITS = frozenset({2, 3, 4, 5, 6, 7, 8, 32})
+
+
+def has_native_engine(block: Block) -> bool:
+    """Whether block.cpp implements this block's sub-layer and attention precision."""
+    return (sublayer_parts(block.sublayer) is not None
+            and block.attn.products.bits in NATIVE_ATTENTION_BITS)
+
+
 class NativeBlock(nn.Module):
     """A Block run by the native engine in one call: the same operations in the same
     order (bit-identical results), without a Python step between them."""
@@ -84,13 +95,14 @@ class NativeBlock(nn.Module):
         super().__init__()
         self.block = block  # the block whose tensors the engine reads
         parts = sublayer_parts(block.sublayer)
-        if parts is None:
-            raise TypeError(f"no native engine for sub-layer {type(block.sublayer).__name__}")
+        if parts is None or block.attn.products.bits not in NATIVE_ATTENTION_BITS:
+            raise TypeError(f"no native engine for sub-layer {type(block.sublayer).__name__} "
+                            f"with {block.attn.products.bits}-bit attention")
         kind, sub_in, sub_out = parts
         self.engine = engine.Block(
             _native_linear(engine, block.attn.qkv), _native_linear(engine, block.attn.out),
-            block.attn.heads, _native_norm(engine, block.norm1), kind,
-            _native_linear(engine, sub_in), _native_linear(engine, sub_out),
+            block.attn.heads, block.attn.products.bits, _native_norm(engine, block.norm1),
+            kind, _native_linear(engine, sub_in), _native_linear(engine, sub_out),
             _native_norm(engine, block.norm2))
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
@@ -143,7 +155,7 @@ def run_on_engine(model: EncoderClassifier, engine: Any) -> EncoderClassifier:
     engine, in place, wherever it has an implementation for them."""
     model.embed = NativeEmbed(model, engine)  # type: ignore[method-assign]
     for i, block in enumerate(model.blocks):
-        if sublayer_parts(block.sublayer) is not None:
+        if has_native_engine(block):
             model.blocks[i] = NativeBlock(block, engine)
     for key, head in model.exit_heads.items():
         model.exit_heads[key] = NativeExitHead(head, engine)

@@ -19,7 +19,7 @@ from harness.data.base import TextDataset
 from harness.data.tokenizer import encode
 from harness.errors import UsageError
 from harness.evaluate import ExitRecord, apply_policy, record_exits
-from harness.metrics.accuracy import accuracy_metrics
+from harness.metrics.accuracy import accuracy_evidence, accuracy_metrics
 from harness.results.atomic import atomic_write_text
 from harness.results.schema import prediction_columns
 from models.exits import ExitPolicy
@@ -58,6 +58,12 @@ class PredictionTable:
     def metrics(self) -> dict[str, float]:
         return accuracy_metrics(self.labels, dict(zip(self.exit_blocks, self.preds, strict=True)),
                                 self.pred_policy, self.exit_layer)
+
+    def evidence(self) -> list[tuple[str, str, float]]:
+        """Intervals and tests of the accuracy figures (`accuracy_evidence`)."""
+        return accuracy_evidence(self.labels,
+                                 dict(zip(self.exit_blocks, self.preds, strict=True)),
+                                 self.pred_policy)
 
     def exit_distribution(self) -> dict[int, float]:
         """P(computation stops at block k), over the samples."""

@@ -11,11 +11,12 @@ little. The epoch with the best validation accuracy of the last exit is kept.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -29,6 +30,8 @@ from harness.data.registry import load_dataset
 from harness.data.splits import stratified_split
 from harness.data.tokenizer import encode, train_tokenizer
 from harness.evaluate import record_exits
+from harness.recipes import Recipe, recipe_for, tune_candidates
+from harness.results.atomic import atomic_write_text
 from models.binarize import BinaryEmbedding, BinaryLinear
 from models.exits import make_policy
 from models.registry import get_model_spec
@@ -36,7 +39,7 @@ from models.transformer import EncoderClassifier, ModelConfig
 from targets.threads import set_host_threads
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 8
+TRAINING_CODE_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -46,15 +49,23 @@ class TrainRequest:
     preset: str
     seed: int = 0
     data_dir: Path | None = None
+    recipe_override: Recipe | None = None  # a candidate of `train --tune`
 
     def preset_config(self) -> Preset:
         return PRESETS.get(self.preset)
+
+    def recipe(self) -> tuple[Recipe, str]:
+        """The recipe this request trains with, and where it comes from."""
+        if self.recipe_override is not None:
+            return self.recipe_override, "a --tune candidate"
+        return recipe_for(get_model_spec(self.model).family, self.preset_config())
 
     def key(self) -> str:
         get_model_spec(self.model)  # an unknown name fails before any work
         return config_hash({
             "model": self.model, "dataset": self.dataset, "seed": self.seed,
-            "preset": self.preset_config().to_dict(), "code": TRAINING_CODE_VERSION,
+            "preset": self.preset_config().to_dict(), "recipe": self.recipe()[0].to_dict(),
+            "code": TRAINING_CODE_VERSION,
         })
 
     def checkpoint_dir(self) -> Path:
@@ -83,7 +94,7 @@ def sortish_batches(indices: torch.Tensor, lengths: torch.Tensor, batch_size: in
     return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
-def param_groups(model: EncoderClassifier, preset: Preset) -> list[dict]:
+def param_groups(model: EncoderClassifier, preset: Preset, recipe: Recipe) -> list[dict]:
     binary, decay, plain = [], [], []
     for module in model.modules():
         for name, p in module.named_parameters(recurse=False):
@@ -94,9 +105,9 @@ def param_groups(model: EncoderClassifier, preset: Preset) -> list[dict]:
             else:
                 plain.append(p)
     return [
-        {"params": binary, "lr": preset.binary_lr, "weight_decay": 0.0},
-        {"params": decay, "lr": preset.lr, "weight_decay": preset.weight_decay},
-        {"params": plain, "lr": preset.lr, "weight_decay": 0.0},
+        {"params": binary, "lr": recipe.binary_lr, "weight_decay": 0.0},
+        {"params": decay, "lr": recipe.lr, "weight_decay": preset.weight_decay},
+        {"params": plain, "lr": recipe.lr, "weight_decay": 0.0},
     ]
 
 
@@ -129,6 +140,7 @@ def train_model(request: TrainRequest, force: bool = False, quiet: bool = False,
 
 def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | None) -> None:
     preset = request.preset_config()
+    recipe, recipe_source = request.recipe()
     spec = get_model_spec(request.model)
     data = data or load_dataset(request.dataset, request.data_dir)
     splits = stratified_split(data, request.seed)
@@ -145,12 +157,12 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
     ))
     torch.manual_seed(request.seed)
     model = EncoderClassifier(cfg)
-    optimizer = torch.optim.AdamW(param_groups(model, preset), betas=(0.9, 0.98))
+    optimizer = torch.optim.AdamW(param_groups(model, preset, recipe), betas=(0.9, 0.98))
     train_idx = torch.tensor(splits.train)
     val_idx = torch.tensor(splits.val)
     steps_per_epoch = -(-len(train_idx) // preset.batch_size)
-    total = steps_per_epoch * preset.epochs
-    warmup = max(1, int(total * preset.warmup_frac))
+    total = steps_per_epoch * recipe.epochs
+    warmup = max(1, int(total * recipe.warmup_frac))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup))))
     weights = exit_weights(len(model.exit_blocks))
@@ -158,7 +170,7 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
 
     best_acc, best_state, history = -1.0, None, []
     started = time.perf_counter()
-    for epoch in range(1, preset.epochs + 1):
+    for epoch in range(1, recipe.epochs + 1):
         model.train()
         total_loss = 0.0
         for batch in sortish_batches(train_idx, lengths, preset.batch_size, gen):
@@ -175,7 +187,7 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
         record = record_exits(model, ids[val_idx], lengths[val_idx])
         val_acc = 100.0 * float((record.preds[-1] == labels[val_idx]).float().mean())
         history.append({"epoch": epoch, "loss": total_loss / steps_per_epoch, "val_acc": val_acc})
-        _progress(quiet, f"[{request.model}] epoch {epoch}/{preset.epochs} "
+        _progress(quiet, f"[{request.model}] epoch {epoch}/{recipe.epochs} "
                          f"loss {total_loss / steps_per_epoch:.4f} val acc {val_acc:.2f}% "
                          f"({time.perf_counter() - started:.0f} s)")
         if val_acc > best_acc:
@@ -201,9 +213,34 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
     meta = {
         "model": request.model, "dataset": request.dataset, "preset": request.preset,
         "seed": request.seed, "key": request.key(), "preset_config": preset.to_dict(),
+        "recipe": recipe.to_dict(), "recipe_source": recipe_source,
         "model_config": cfg.to_dict(), "label_names": list(data.label_names),
         "split_hash": splits.digest(), "policies": policies, "train_seconds": train_seconds,
         "history": history, "torch": torch.__version__,
         "train_threads": torch.get_num_threads(),
     }
     save_checkpoint(path, meta, model, tokenizer, splits)
+
+
+def tune(request: TrainRequest, quiet: bool = False,
+         data: TextDataset | None = None) -> tuple[Checkpoint, list[dict]]:
+    """Train every candidate of the family's tuning grid; keep the best on validation.
+
+    The choice reads only validation accuracy (the best epoch's, last exit). Every
+    trial is recorded as `tuning` in the chosen checkpoint's checkpoint.json.
+    """
+    preset = request.preset_config()
+    family = get_model_spec(request.model).family
+    trials = []
+    for recipe in tune_candidates(family, preset):
+        ckpt = train_model(replace(request, recipe_override=recipe), quiet=quiet, data=data)
+        best = max(h["val_acc"] for h in ckpt.meta["history"])
+        trials.append({"recipe": recipe.to_dict(), "best_val_acc": best,
+                       "checkpoint": ckpt.path.name})
+        _progress(quiet, f"[{request.model}] tune: {recipe.describe()}: val acc {best:.2f}%")
+    chosen = max(trials, key=lambda t: t["best_val_acc"])  # the first of equals wins
+    path = checkpoint_root() / chosen["checkpoint"]
+    meta = json.loads((path / "checkpoint.json").read_text())
+    meta["tuning"] = trials
+    atomic_write_text(path / "checkpoint.json", json.dumps(meta, indent=2))
+    return load_checkpoint(path), trials

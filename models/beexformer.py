@@ -14,16 +14,20 @@ BEEX = {"weight_bits": 1, "act_bits": 32, "binary_embeddings": True, "sublayer":
 register_model(ModelSpec(
     "beexformer", BEEX, policies=("beex-entropy-drop",),
     description="1-bit weights incl. embeddings, binarized SLFN, entropy-drop exits",
+    family="beexformer",
 ))
 register_model(ModelSpec(
     "beexformer-a1", {**BEEX, "act_bits": 1}, policies=("beex-entropy-drop",),
     description="as beexformer, with 1-bit (ApproxSign) activations into every linear",
+    family="beexformer",
 ))
 register_model(ModelSpec(
     "beexformer-ffn", {**BEEX, "sublayer": "ffn"}, policies=("beex-entropy-drop",),
     description="ablation: FFN instead of SLFN",
+    family="beexformer",
 ))
 register_model(ModelSpec(
     "beexformer-noexit", {**BEEX, "exits": "final"},
     description="ablation: final exit only",
+    family="beexformer",
 ))

@@ -19,9 +19,11 @@ register_model(ModelSpec(
     "binarybert", binarybert(8),
     description="1-bit weights and word embeddings, 8-bit activations at every matmul "
                 "(attention products too), FFN, final exit only",
+    family="binarybert",
 ))
 register_model(ModelSpec(
     "binarybert-a4", binarybert(4),
     description="1-bit weights and word embeddings, 4-bit activations at every matmul "
                 "(attention products too), FFN, final exit only",
+    family="binarybert",
 ))

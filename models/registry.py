@@ -15,6 +15,7 @@ class ModelSpec:
     overrides: dict = field(default_factory=dict)  # ModelConfig fields this family sets
     policies: tuple[str, ...] = ("final",)  # the first is the model's default policy
     description: str = ""
+    family: str = ""  # models that share a training recipe (harness/recipes.py)
 
     @property
     def default_policy(self) -> str:

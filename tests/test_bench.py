@@ -83,6 +83,7 @@ def test_accuracy_figures_equal_those_recomputed_from_predictions(run_all):
             recomputed = table.metrics()
             stored = {r["metric"]: float(r["value"]) for r in rows
                       if r["model"] == model and r["policy"] == policy
+                      and r["stat"] == "value"
                       and (r["metric"].startswith(("acc_", "overthinking_"))
                            or r["metric"] == "avg_exit_layer")}
             assert stored.keys() == recomputed.keys()
@@ -105,6 +106,27 @@ def test_op_counts_are_those_count_gives(run_all, capsys):
                ("macs", "flops", "bops", "ops")}
     assert benched and benched == {k: v for k, v in counted.items() if k in benched}
     assert {k for k in counted if "_exit_" in k[1]} == set(benched)
+
+
+def test_intervals_and_mcnemar_recomputed_from_predictions(run_all):
+    from scipy.stats import binomtest
+
+    rows = read_rows(run_all)
+    for model in ("beexformer", "fp-transformer-ee"):
+        spec = get_model_spec(model)
+        table = read_predictions(run_all / "predictions" / f"{model}.csv")
+        mine = {(r["metric"], r["stat"]): float(r["value"]) for r in rows
+                if r["model"] == model and r["policy"] == spec.default_policy}
+        for name in ("acc_final", "acc_policy", "acc_exit_1", "acc_gain_from_exits_pts",
+                     "flop_reduction_pct"):
+            low, high = mine[(name, "ci95_low")], mine[(name, "ci95_high")]
+            assert low <= mine[(name, "value")] <= high, (model, name)
+        final = [p == y for p, y in zip(table.preds[-1], table.labels, strict=True)]
+        policy = [p == y for p, y in zip(table.pred_policy, table.labels, strict=True)]
+        b = sum(p and not f for p, f in zip(policy, final, strict=True))
+        c = sum(f and not p for p, f in zip(policy, final, strict=True))
+        want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(want, abs=1e-12)
 
 
 def test_model_bytes_equal_artifact_sizes(run_all):
@@ -195,7 +217,7 @@ def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path, checkpoint_ca
     proc.wait()
     done = json.loads((cut / "progress.json").read_text())["done"]
     assert 1 <= len(done) < 3, "the kill should land mid-run"
-    assert {r["model"] for r in read_rows(cut)} == set(done)
+    assert {f"{r['model']}@seed-{r['seed']}" for r in read_rows(cut)} == set(done)
     subprocess.run([*argv, "--out", str(cut), "--resume"], env=env, check=True,
                    capture_output=True)
     assert _row_keys(cut) == _row_keys(whole)
@@ -208,10 +230,49 @@ def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp
                  "--runtime", "packed", "--no-energy", *FAST]) == 0
     packed = read_rows(out)
     assert {r["runtime"] for r in packed} <= {"packed-native", "packed-fallback"}
-    assert all(M.require(r["metric"], r["stat"]).unit == r["unit"] for r in packed)
-    fake = {(r["model"], r["policy"], r["metric"]): r["value"] for r in read_rows(run_all)
-            if r["runtime"] == "fake-quant"}
+    assert all(M.require(r["metric"], r["stat"]).unit_of(r["stat"]) == r["unit"] for r in packed)
+    fake = {(r["model"], r["policy"], r["metric"], r["stat"]): r["value"]
+            for r in read_rows(run_all) if r["runtime"] == "fake-quant"}
     accuracy = [r for r in packed if r["metric"].startswith("acc_")]
     assert accuracy
     for r in accuracy:
-        assert float(r["value"]) == float(fake[(r["model"], r["policy"], r["metric"])])
+        key = (r["model"], r["policy"], r["metric"], r["stat"])
+        assert float(r["value"]) == float(fake[key])
+
+
+def test_seeds_write_a_seed_column_per_seed_files_and_evidence(tmp_path, checkpoint_cache):
+    from scipy.stats import binomtest
+
+    out = tmp_path / "seeds"
+    assert main(["-q", "bench", "--target", "cpu", "--models", "fp-transformer,beexformer",
+                 "--seeds", "0,1", "--no-energy", "--out", str(out), *FAST]) == 0
+    rows = read_rows(out)
+    assert {r["seed"] for r in rows} == {"0", "1"}
+    for seed in ("0", "1"):
+        table = read_predictions(out / "predictions" / f"seed-{seed}" / "beexformer.csv")
+        assert (out / "artifacts" / f"seed-{seed}" / "beexformer.safetensors").is_file()
+        mine = {(r["metric"], r["stat"]): float(r["value"]) for r in rows
+                if r["model"] == "beexformer" and r["seed"] == seed}
+        assert ("acc_policy", "ci95_low") in mine and ("acc_final", "ci95_high") in mine
+        final = [p == y for p, y in zip(table.preds[-1], table.labels, strict=True)]
+        policy = [p == y for p, y in zip(table.pred_policy, table.labels, strict=True)]
+        b = sum(p and not f for p, f in zip(policy, final, strict=True))
+        c = sum(f and not p for p, f in zip(policy, final, strict=True))
+        want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(want, abs=1e-12)
+    # The report reads every seed: one summary row per model and seed.
+    from harness.report.build import build_report
+
+    files = build_report([out], tmp_path / "report")
+    text = files.markdown.read_text()
+    assert "## Across seeds" in text and "## Accuracy against fp-transformer" in text
+
+
+@pytest.mark.parametrize("argv,why", [
+    (["--seeds", "0,0"], "distinct"), (["--seeds", "a"], "integers"),
+    (["--seeds", "-1"], "[0, 2**31)"), (["--seed", "1", "--seeds", "0"], "not both"),
+])
+def test_bad_seeds_exit_2(tmp_path, capsys, argv, why):
+    assert main(["bench", "--target", "cpu", "--out", str(tmp_path / "r"), *argv, *FAST]) == 2
+    assert why in _one_line(capsys)
+    assert not (tmp_path / "r").exists()

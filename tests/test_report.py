@@ -15,7 +15,7 @@ from harness.errors import UsageError
 from harness.report import build_report
 from harness.report.fmt import format_tolerance, format_value
 from harness.report.plots import pareto_front
-from harness.results.summary import HEADLINE_COLUMNS, column_header
+from harness.results.summary import BY_COLUMN, HEADLINE_COLUMNS, column_header
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
@@ -80,10 +80,8 @@ def test_summary_rows_and_values_come_from_results(two_targets):
     assert set(ee["policy"]) == {"deebert-entropy", "pabee-patience"}
     # model_bytes is stored once, under the default policy, yet shown on both rows.
     assert ee["model_bytes"].nunique() == 1 and ee["model_bytes"].iloc[0] != ""
-    metric_of = {"latency_p50_ms": ("latency_ms", "p50"), "latency_p90_ms": ("latency_ms", "p90"),
-                 "latency_p99_ms": ("latency_ms", "p99"),
-                 "energy_j_per_sample": ("energy_j_per_sample", "net"),
-                 "ops_exit_last": ("ops_exit_3", "value")}
+    metric_of = {c: (h.metric.name, h.stat) for c, h in BY_COLUMN.items()}
+    metric_of["ops_exit_last"] = ("ops_exit_3", "value")
     checked = 0
     for _, row in summary.iterrows():
         mine = results[(results["model"] == row["model"]) & (results["target"] == row["target"])]
@@ -141,6 +139,10 @@ def test_paper_claims_table(two_targets):
               "FLOP reduction from early exit": "flop_reduction_pct",
               "Accuracy change from early exit": "acc_gain_from_exits_pts"}
     assert len(claims) == 6  # three claims on two targets
+    words = {r["claim"]: r["uncertainty"] for r in claims}
+    assert words["Size reduction vs full precision"].startswith("exact")
+    gain = words["Accuracy change from early exit"]
+    assert gain.startswith(("not distinguishable from 0", "different from 0")), gain
     for row in claims:
         ours = summary[(summary["model"] == "beexformer") & (summary["target"] == row["target"])]
         assert row["measured"] == format_value(float(ours[column[row["claim"]]].iloc[0]))

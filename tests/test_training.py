@@ -118,3 +118,30 @@ def test_sortish_batches_cover_every_sample_once_with_less_padding():
     assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
     width = sum(int(full[b].max()) for b in batches) / len(batches)
     assert width < 0.8 * 61  # random batches of 16 pad to about 60
+
+
+def test_recipe_per_family_and_its_record(checkpoint_cache):
+    from harness.config import PRESETS
+    from harness.recipes import preset_recipe, recipe_for
+
+    small = PRESETS.get("small")
+    assert recipe_for("fp", small)[0] != preset_recipe(small)
+    assert recipe_for("beexformer", small)[0] == preset_recipe(small)
+    ckpt = train_model(TrainRequest("fp-transformer", "synthetic-2", "tiny"), quiet=True)
+    assert ckpt.meta["recipe"]["epochs"] == len(ckpt.meta["history"])
+    assert ckpt.meta["recipe_source"]
+
+
+def test_tune_keeps_the_best_validation_trial_and_records_all(checkpoint_cache):
+    from harness.recipes import tune_candidates
+    from harness.train import tune
+
+    request = TrainRequest("fp-transformer", "synthetic-2", "tiny", seed=3)
+    ckpt, trials = tune(request, quiet=True)
+    assert len(trials) == len(tune_candidates("fp", request.preset_config())) >= 2
+    best = max(t["best_val_acc"] for t in trials)
+    assert max(h["val_acc"] for h in ckpt.meta["history"]) == best
+    assert ckpt.meta["tuning"] == trials
+    assert {json.dumps(t["recipe"], sort_keys=True) for t in trials} == {
+        json.dumps(r.to_dict(), sort_keys=True) for r in tune_candidates(
+            "fp", request.preset_config())}

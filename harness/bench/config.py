@@ -24,7 +24,7 @@ class BenchConfig:
     models: tuple[str, ...]
     dataset: str
     preset: str
-    seed: int = 0
+    seeds: tuple[int, ...] = (0,)  # each trains and is measured; rows carry `seed`
     split: str = "test"
     threads: int | None = None  # None: every core the process may use
     runtime: str = "fake-quant"

@@ -22,6 +22,7 @@ class RowContext:
     policy: str
     threads: int
     runtime: str
+    seed: int = 0
 
     def with_policy(self, policy: str) -> RowContext:
         return replace(self, policy=policy)
@@ -29,7 +30,7 @@ class RowContext:
     def row(self, metric: str, value: float, *, stat: str = "value", source: str = "",
             estimated: bool = False, batch_size: int | str = "") -> dict:
         """One results row; the unit comes from the metric catalogue, which must know it."""
-        unit = require(metric, stat).unit
+        unit = require(metric, stat).unit_of(stat)
         return {
             "run_id": self.run_id, "timestamp": datetime.now(timezone.utc).isoformat(
                 timespec="seconds"),
@@ -38,5 +39,5 @@ class RowContext:
             "dataset": self.dataset, "split": self.split, "policy": self.policy,
             "batch_size": batch_size, "threads": self.threads, "metric": metric, "stat": stat,
             "value": value, "unit": unit, "source": source, "estimated": estimated,
-            "runtime": self.runtime,
+            "runtime": self.runtime, "seed": self.seed,
         }

@@ -31,8 +31,10 @@ from harness.metrics.energy import measure_energy
 from harness.metrics.flops import FlopReport, count_ops, expected_counts
 from harness.metrics.latency import LoopSettings, run_until
 from harness.metrics.memory import PeakRss, resident_parameter_bytes
+from harness.metrics.uncertainty import bootstrap_ci
 from harness.predictions import EncodedSplit, encode_split, predict
 from harness.results.atomic import atomic_write_text
+from harness.results.schema import seed_dir
 from harness.results.store import RunStore
 from harness.train import TrainRequest, train_model
 from harness.train_pool import train_missing
@@ -72,17 +74,22 @@ class Bench:
         self.device_name = str(target.describe().get("device") or target.name)
 
     # -- per model -------------------------------------------------------------------------
-    def train_request(self, name: str) -> TrainRequest:
-        return TrainRequest(name, self.cfg.dataset, self.cfg.preset, self.cfg.seed,
-                            self.cfg.data_path())
+    def train_request(self, name: str, seed: int) -> TrainRequest:
+        return TrainRequest(name, self.cfg.dataset, self.cfg.preset, seed, self.cfg.data_path())
 
-    def run_model(self, name: str) -> list[dict]:
+    def path(self, kind: str, ctx: RowContext, suffix: str) -> Path:
+        """artifacts/, predictions/ or samples/ file of the model (and seed) of `ctx`."""
+        return (self.store.root / kind / seed_dir(self.cfg.seeds, ctx.seed)
+                / f"{ctx.model}{suffix}")
+
+    def run_model(self, name: str, seed: int) -> list[dict]:
         say = self.progress
-        ckpt = train_model(self.train_request(name), quiet=self.progress.quiet, data=self.data)
+        ckpt = train_model(self.train_request(name, seed), quiet=self.progress.quiet,
+                           data=self.data)
         spec = get_model_spec(name)
         ctx = RowContext(self.run_id, git_sha(), host(), self.target.name, self.device_name,
                          name, self.cfg.preset, self.cfg.dataset, self.cfg.split,
-                         spec.default_policy, self.threads, self.runtime_label())
+                         spec.default_policy, self.threads, self.runtime_label(), seed)
         split = encode_split(ckpt, self.data, self.cfg.split)
         rows = self.size_rows(ctx, ckpt)
         say(f"[{name}] counting ops at length {self.cfg.seq_len()}")
@@ -90,7 +97,7 @@ class Bench:
         rows += self.per_exit_rows(ctx, flops)
         if self.cfg.runtime == "packed":
             # The packed runtime runs from the artifact whose size was just measured.
-            artifact = self.store.root / "artifacts" / f"{name}.safetensors"
+            artifact = self.path("artifacts", ctx, ".safetensors")
             model = self.target.prepare(load_packed_runtime(artifact, get_backend()))
         else:
             model = self.target.prepare(ckpt.model)
@@ -107,13 +114,13 @@ class Bench:
         return get_backend().name if self.cfg.runtime == "packed" else "fake-quant"
 
     def size_rows(self, ctx: RowContext, ckpt: Checkpoint) -> list[dict]:
-        artifact = self.store.root / "artifacts" / f"{ctx.model}.safetensors"
+        artifact = self.path("artifacts", ctx, ".safetensors")
         return [ctx.row(f.metric, f.value, source=f.source)
                 for f in size_figures(ckpt.model, ctx.model, artifact)]
 
     def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
         if flops.unsupported:
-            atomic_write_text(self.store.root / "flops" / f"{ctx.model}-unsupported.txt",
+            atomic_write_text(self.path("flops", ctx, "-unsupported.txt"),
                               unsupported_listing(flops))
         return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
 
@@ -123,15 +130,23 @@ class Bench:
         say = self.progress
         table = predict(ckpt, split, policy, record)
         suffix = "" if default else f"__{policy.name}"
-        table.write(self.store.root / "predictions" / f"{ctx.model}{suffix}.csv")
+        table.write(self.path("predictions", ctx, f"{suffix}.csv"))
         metrics = table.metrics()
         rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
+        rows += [ctx.row(m, v, stat=stat, source="predictions+bootstrap")
+                 for m, stat, v in table.evidence()]
         expected = expected_counts(flops.per_exit, table.exit_distribution())
         last = flops.per_exit[max(flops.per_exit)]
         rows += [ctx.row(m, v, source="fvcore+predictions") for m, v in expected.items()]
         rows.append(ctx.row(M.FLOP_REDUCTION.name,
                             100.0 * (1.0 - expected[M.OPS_EXPECTED.name] / last.ops),
                             source="fvcore+predictions"))
+        # Each sample saves the share of the last exit's ops it did not run.
+        saved = [1.0 - flops.per_exit[k].ops / last.ops for k in table.exit_layer]
+        for stat, value in zip(("ci95_low", "ci95_high"), bootstrap_ci(saved, 100.0),
+                               strict=True):
+            rows.append(ctx.row(M.FLOP_REDUCTION.name, value, stat=stat,
+                                source="fvcore+predictions+bootstrap"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
         rows += self.timing_rows(ctx, model, split, policy)
         say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
@@ -216,7 +231,7 @@ class Bench:
         ]
 
     def write_samples(self, ctx: RowContext, samples_ms: list[float]) -> None:
-        path = self.store.root / "samples" / f"{ctx.model}.csv"
+        path = self.path("samples", ctx, ".csv")
         old = path.read_text().splitlines()[1:] if path.exists() else []
         kept = [line for line in old if not line.startswith(f"{ctx.policy},")]
         buf = io.StringIO()
@@ -262,15 +277,17 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
         bench = Bench(cfg, target, store, data, run_id, progress)
         store.write_json("environment.json", environment(target, bench.threads))
         started = time.perf_counter()
-        pending = [name for name in cfg.models if not store.is_done(name)]
-        train_missing([bench.train_request(name) for name in pending], data, bench.threads,
-                      quiet)
-        for name in cfg.models:
-            if store.is_done(name):
-                progress(f"[{name}] done in an earlier attempt; skipped")
+        units = [(name, seed) for seed in cfg.seeds for name in cfg.models]
+        pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
+        train_missing([bench.train_request(name, seed) for name, seed in pending], data,
+                      bench.threads, quiet)
+        for name, seed in units:
+            label = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"
+            if store.is_done(name, seed):
+                progress(f"[{label}] done in an earlier attempt; skipped")
                 continue
-            rows = bench.run_model(name)
-            store.commit_model(name, rows)
+            rows = bench.run_model(name, seed)
+            store.commit_model(name, seed, rows)
         progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
     finally:
         store.release()

@@ -28,11 +28,29 @@ def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
     return loop
 
 
+def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
+    """--seeds 0,1,2 (or the one --seed); each a distinct integer in [0, 2**31)."""
+    if args.seeds is None:
+        texts = [args.seed if args.seed is not None else "0"]
+    elif args.seed is not None:
+        raise UsageError("give --seed or --seeds, not both")
+    else:
+        texts = [t.strip() for t in args.seeds.split(",") if t.strip()]
+    try:
+        seeds = tuple(int(t) for t in texts)
+    except ValueError:
+        raise UsageError(f"--seeds must be integers separated by commas, got {args.seeds!r}") \
+            from None
+    if not seeds or len(set(seeds)) != len(seeds) or not all(0 <= s < 2**31 for s in seeds):
+        raise UsageError(f"--seeds must be distinct integers in [0, 2**31), got {texts}")
+    return seeds
+
+
 def run(args: argparse.Namespace) -> int:
     PRESETS.get(args.preset)
     cfg = BenchConfig(
         target=args.target, models=resolve_models(args.models), dataset=args.dataset,
-        preset=args.preset, seed=args.seed, split=args.split, threads=args.threads,
+        preset=args.preset, seeds=seeds_from_args(args), split=args.split, threads=args.threads,
         runtime=args.runtime, loop=loop_from_args(args), energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
@@ -49,7 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated names, or 'all'")
     p.add_argument("--dataset", default="rt-polarity")
     p.add_argument("--preset", default="small")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", default=None, help="one training seed (default 0)")
+    p.add_argument("--seeds", default=None, metavar="S1,S2",
+                   help="training seeds, each trained and measured (default: 0)")
     p.add_argument("--split", default="test", choices=("val", "test"))
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<id>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")

@@ -5,11 +5,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.train import TrainRequest, train_model
+from harness.errors import UsageError
+from harness.train import TrainRequest, train_model, tune
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.seed < 2**31:
+        raise UsageError(f"--seed must be in [0, 2**31), got {args.seed}")
     request = TrainRequest(args.model, args.dataset, args.preset, args.seed, args.data_dir)
+    if args.tune:
+        if args.force:
+            raise UsageError("--tune reuses cached trials; it does not take --force")
+        ckpt, trials = tune(request, quiet=args.quiet)
+        for trial in trials:
+            mark = "*" if trial["checkpoint"] == ckpt.path.name else " "
+            r = trial["recipe"]
+            print(f"{mark} val acc {trial['best_val_acc']:6.2f}%  lr {r['lr']:g}  binary lr "
+                  f"{r['binary_lr']:g}  warm-up {r['warmup_frac']:g}  {r['epochs']} epochs")
+        print(f"chosen on validation (*): {ckpt.path}")
+        return 0
     ckpt = train_model(request, force=args.force, quiet=args.quiet)
     print(ckpt.path)
     return 0
@@ -23,4 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=None, help="GLUE TSV directory")
     p.add_argument("--force", action="store_true", help="retrain even if cached")
+    p.add_argument("--tune", action="store_true",
+                   help="train the family's recipe grid and keep the best on the validation "
+                        "split (every trial recorded in the checkpoint)")
     p.set_defaults(func=run)

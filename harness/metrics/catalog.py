@@ -37,6 +37,10 @@ STRUCTURAL, LEARNED, NOISY = "structural", "learned", "noisy"
 GATES = (STRUCTURAL, LEARNED, NOISY)
 HIGHER, LOWER, NONE = "higher", "lower", "none"
 VALUE = ("value",)
+# An accuracy-like figure, with its percentile-bootstrap interval over eval samples.
+WITH_CI = ("value", "ci95_low", "ci95_high")
+# Stats that describe a figure's evidence rather than the figure: reported, never gated.
+UNGATED_STATS = ("p_mcnemar",)
 LATENCY_STATS = ("p50", "p90", "p99", "mean", "std")
 # A sweep row's stat names the swept constant and its value, e.g. "delta=0.05".
 SWEEP_STAT = re.compile(r"^[a-z_]+=[-+0-9.e]+$")
@@ -55,6 +59,10 @@ class Metric:
     tolerance: str = ""  # learned only: which baseline default applies
     per_exit: str = ""  # exit_share_tol only: the per-exit pattern that sets the span
     of_last: bool = False  # exit_share_tol only: the figure is a % of the last exit's count
+    stat_units: tuple[tuple[str, str], ...] = ()  # stats whose unit is not the metric's
+
+    def unit_of(self, stat: str) -> str:
+        return dict(self.stat_units).get(stat, self.unit)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -73,7 +81,7 @@ class Metric:
         """A column header: the label, the stat where it is not the only one, the unit."""
         label = self.label.format(k=k) if k is not None else self.label
         shown = f" {stat}" if stat != "value" and len(self.stats) > 1 else ""
-        return f"{label}{shown} ({self.unit})"
+        return f"{label}{shown} ({self.unit_of(stat)})"
 
 
 CATALOG: list[Metric] = []
@@ -89,8 +97,9 @@ def _add(metric: Metric) -> Metric:
 
 
 def _points(name: str, label: str, better: str = HIGHER, unit: str = "%",
-            stats: tuple[str, ...] = VALUE) -> Metric:
-    return _add(Metric(name, unit, LEARNED, better, label, stats, tolerance="acc_abs_tol"))
+            stats: tuple[str, ...] = VALUE, **kw: object) -> Metric:
+    return _add(Metric(name, unit, LEARNED, better, label, stats, tolerance="acc_abs_tol",
+                       **kw))
 
 
 def _expected(name: str, unit: str, label: str, per_exit: str, **kw: object) -> Metric:
@@ -116,12 +125,14 @@ OPS_EXIT = _add(Metric("ops_exit_{k}", "op", STRUCTURAL, LOWER,
                        "ops to exit {k} (flops + bops/64)"))
 
 # -- learned: accuracy, exits, overthinking ------------------------------------------------
-ACC_EXIT = _points("acc_exit_{k}", "accuracy at exit {k}")
-ACC_FINAL = _points("acc_final", "accuracy at the last exit")
-ACC_POLICY = _points("acc_policy", "accuracy under the exit policy")
-ACC_ORACLE = _points("acc_oracle", "accuracy if any exit is right")
+ACC_EXIT = _points("acc_exit_{k}", "accuracy at exit {k}", stats=WITH_CI)
+ACC_FINAL = _points("acc_final", "accuracy at the last exit", stats=WITH_CI)
+ACC_POLICY = _points("acc_policy", "accuracy under the exit policy", stats=WITH_CI)
+ACC_ORACLE = _points("acc_oracle", "accuracy if any exit is right", stats=WITH_CI)
+# p_mcnemar: exact two-sided McNemar test, policy vs final exit, on the same samples.
 ACC_GAIN_FROM_EXITS = _points("acc_gain_from_exits_pts", "accuracy change from exits",
-                              unit="pts")
+                              unit="pts", stats=(*WITH_CI, "p_mcnemar"),
+                              stat_units=(("p_mcnemar", "p"),))
 OVERTHINKING_DESTRUCTIVE = _points("overthinking_destructive_pct",
                                    "destructive overthinking", better=LOWER)
 OVERTHINKING_WASTEFUL = _points("overthinking_wasteful_pct", "wasteful overthinking",
@@ -135,7 +146,7 @@ BOPS_EXPECTED = _expected("bops_expected", "BOP", "expected BOPs per sample", "b
 OPS_EXPECTED = _expected("ops_expected", "op", "expected ops per sample (flops + bops/64)",
                          "ops_exit_{k}")
 FLOP_REDUCTION = _expected("flop_reduction_pct", "%", "ops saved by early exit",
-                           "ops_exit_{k}", of_last=True)
+                           "ops_exit_{k}", of_last=True, stats=WITH_CI)
 SWEEP_ACC_POLICY = _points("sweep_acc_policy", "accuracy under the policy, swept", stats=())
 SWEEP_OPS_EXPECTED = _expected("sweep_ops_expected", "op", "expected ops, swept",
                                "ops_exit_{k}", stats=())

@@ -90,13 +90,14 @@ DEFAULTS: dict[str, float] = {
 }
 KINDS = (*M.GATES, INFO)
 # Extra fields that may tell apart rows of one model/policy/metric/stat.
-DISAMBIGUATE = ("runtime", "target", "host", "batch_size")
+DISAMBIGUATE = ("runtime", "target", "host", "batch_size", "seed")
 
 
-def classify(metric: str) -> tuple[str, str]:
-    """(gate class, better) of a results metric, from the catalogue."""
+def classify(metric: str, stat: str = "value") -> tuple[str, str]:
+    """(gate class, better) of a results row, from the catalogue; evidence stats (a
+    test's p) and metrics the catalogue does not know are informational."""
     entry = M.lookup(metric)
-    if entry is None:
+    if entry is None or stat in M.UNGATED_STATS:
         return INFO, M.NONE
     return entry.gate, entry.better
 
@@ -116,9 +117,12 @@ def samples_key(model: str, policy: str, metric: str, batch_size: int) -> str:
     return f"{model}/{policy}/{metric}/{batch_size}"
 
 
-def run_samples(run: Run, model: str, policy: str, metric: str, batch_size: int) -> list[float]:
-    """Raw samples of one figure from the run's samples/<model>.csv, or [] when absent."""
-    df = run.samples.get(model)
+def run_samples(run: Run, model: str, policy: str, metric: str, batch_size: int,
+                seed: str = "") -> list[float]:
+    """Raw samples of one figure from the run's samples/<model>.csv (or its seed's), or []."""
+    df = run.samples.get((model, seed))
+    if df is None:
+        df = run.samples.get((model, ""))
     if df is None:
         return []
     hit = df[(df["policy"] == policy) & (df["metric"] == metric) & (df["batch_size"] == batch_size)]
@@ -130,9 +134,10 @@ TOLERANCES = ("rel_tol", "abs_tol", "share_tol", "factor")
 OVERRIDE = {"acc_abs_tol": "abs_tol", "exit_abs_tol": "abs_tol", "exit_share_tol": "share_tol"}
 
 
-def tolerance(metric: str, entry: dict[str, Any], defaults: dict[str, float]) -> float | None:
+def tolerance(metric: str, entry: dict[str, Any], defaults: dict[str, float],
+              stat: str = "value") -> float | None:
     """The tolerance that applies to an entry: its own override, else the default."""
-    gate, _ = classify(metric)
+    gate, _ = classify(metric, stat)
     if gate == M.STRUCTURAL:
         return float(entry.get("rel_tol", defaults["rel_tol"]))
     if gate == M.LEARNED:
@@ -148,6 +153,11 @@ def key_metric(key: str) -> str:
     return key.split(";")[0].split("/")[2]
 
 
+def key_stat(key: str) -> str:
+    """The stat named by a baseline key."""
+    return key.split(";")[0].split("/", 3)[3]
+
+
 def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """A baseline of `run`; defaults and per-entry tolerances of `previous` are kept."""
     previous = previous or {}
@@ -157,7 +167,7 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
     entries: dict[str, Any] = {}
     samples: dict[str, list[float]] = {}
     for key, (_, row) in zip(row_keys(results), results.iterrows(), strict=True):
-        gate, better = classify(row["metric"])
+        gate, better = classify(row["metric"], row["stat"])
         batch = int(float(row["batch_size"])) if row["batch_size"] else 1
         entry: dict[str, Any] = {"gate": gate, "value": float(row["value"]), "unit": row["unit"],
                                  "batch_size": batch, "better": better}
@@ -165,9 +175,12 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
         if old.get("gate") == gate:
             entry.update({t: old[t] for t in TOLERANCES if t in old})
         if gate == M.NOISY:
-            raw = run_samples(run, row["model"], row["policy"], row["metric"], batch)
+            raw = run_samples(run, row["model"], row["policy"], row["metric"], batch,
+                              row["seed"])
             if raw:
                 skey = samples_key(row["model"], row["policy"], row["metric"], batch)
+                if ";seed=" in key:
+                    skey += f"/seed-{row['seed']}"
                 samples[skey] = raw
                 entry["samples"] = skey
         entries[key] = entry

@@ -11,9 +11,10 @@ from scipy.stats import mannwhitneyu
 from harness.metrics import catalog as M
 from harness.regress.baseline import (
     DEFAULTS,
-    INFO,
     build_baseline,
+    classify,
     key_metric,
+    key_stat,
     run_samples,
     tolerance,
 )
@@ -142,15 +143,15 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
     spans = exit_spans(baseline["entries"])
     findings: list[Finding] = []
     for key, entry in baseline["entries"].items():
-        metric = key_metric(key)
+        metric, stat = key_metric(key), key_stat(key)
         cat = M.lookup(metric)
-        gate = cat.gate if cat else INFO
+        gate = classify(metric, stat)[0]
         if key not in current:
             findings.append(Finding(key, gate, "missing", entry["value"], None,
                                     "in the baseline, not in the run", fails=True))
             continue
         cur = current[key]["value"]
-        tol = tolerance(metric, entry, defaults)
+        tol = tolerance(metric, entry, defaults, stat)
         fails = False
         if gate == M.STRUCTURAL:
             status, note = _structural(entry, cur, tol)
@@ -162,7 +163,8 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
         elif gate == M.NOISY:
             model, policy = key.split(";")[0].split("/")[:2]
             base_raw = baseline.get("samples", {}).get(entry.get("samples", ""), [])
-            cur_raw = run_samples(run, model, policy, metric, entry.get("batch_size", 1))
+            seed = key.partition(";seed=")[2].split(";")[0]
+            cur_raw = run_samples(run, model, policy, metric, entry.get("batch_size", 1), seed)
             status, note = _noisy(entry, cur, base_raw, cur_raw, tol, p_max)
         else:
             same = cur == entry["value"] or (math.isnan(cur) and math.isnan(entry["value"]))

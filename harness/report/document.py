@@ -13,10 +13,13 @@ import pandas as pd
 
 from harness.metrics import catalog as M
 from harness.report.claims import paper_claims
+from harness.report.differences import COLUMNS as DIFF_COLUMNS
+from harness.report.differences import accuracy_vs_fp
 from harness.report.fmt import format_value
 from harness.report.plots import Plot
 from harness.report.published import COLUMNS, published_paragraphs, published_rows
 from harness.report.rundir import Run
+from harness.report.seeds import across_seeds
 from harness.results.summary import DETAIL_COLUMNS, SPEEDUP, column_header, key_columns
 
 # Long lists (CPU flags) are cut here in the environment table.
@@ -61,6 +64,11 @@ SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "ops_exit_last",
         M.FLOP_REDUCTION.name, M.AVG_EXIT_LAYER.name, M.OVERTHINKING_DESTRUCTIVE.name,
         M.OVERTHINKING_WASTEFUL.name)),
+    ("Intervals (95 %, percentile bootstrap over test samples; McNemar: policy vs final exit)", (
+        "acc_final_ci95_low", "acc_final_ci95_high", "acc_policy_ci95_low",
+        "acc_policy_ci95_high", "acc_gain_from_exits_pts_ci95_low",
+        "acc_gain_from_exits_pts_ci95_high", "acc_gain_from_exits_p_mcnemar",
+        "flop_reduction_pct_ci95_low", "flop_reduction_pct_ci95_high")),
     ("Size", (M.MODEL_BYTES.name, M.SIZE_RATIO_VS_FP.name, M.COMPRESSION_RATIO.name)),
     ("Speed, memory and energy", (
         "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", SPEEDUP, M.THROUGHPUT_SPS.name,
@@ -204,6 +212,30 @@ def _configuration(runs: list[Run]) -> list[Block]:
     return _key_values(runs, "Configuration", "config", "config.json")
 
 
+def _versus_fp(runs: list[Run]) -> list[Block]:
+    rows = accuracy_vs_fp(runs)
+    if not rows:
+        return []
+    return [Heading("Accuracy against fp-transformer"),
+            Paragraph("Each model's accuracy under its exit policy minus fp-transformer's, on "
+                      "the same test samples of the same run and seed (paired on sample id): "
+                      "95 % percentile-bootstrap interval over the samples and the exact "
+                      "two-sided McNemar test."),
+            Table(DIFF_COLUMNS, rows, "accuracy against fp-transformer")]
+
+
+def _across_seeds(summary: pd.DataFrame) -> list[Block]:
+    columns, rows = across_seeds(summary)
+    if not rows:
+        return []
+    return [Heading("Across seeds"),
+            Paragraph("Mean over training seeds; in brackets the 95 % Student-t interval "
+                      "across seeds, shown from 3 seeds on. It says how much a figure moves "
+                      "when the model is trained again, which the per-sample intervals do "
+                      "not."),
+            Table(columns, rows, "across seeds")]
+
+
 def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
                    plots: list[Plot]) -> list[Block]:
     """Every block of the report, in order."""
@@ -223,6 +255,8 @@ def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
                   "not expected to match."),
         Table(claim_cols, claim_rows, "paper claims"),
         *published_tables(),
+        *_versus_fp(runs),
+        *_across_seeds(summary),
         Heading("Summary"),
         *summary_tables(summary, keys),
         Heading("Plots"),

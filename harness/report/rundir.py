@@ -3,7 +3,8 @@
 A run directory holds results.csv (the tidy rows, columns RESULT_COLUMNS),
 config.json, environment.json, predictions/<model>.csv or
 predictions/<model>__<policy>.csv, and optionally samples/<model>.csv with the raw
-per-iteration samples (policy, metric, batch_size, value). Only results.csv is
+per-iteration samples (policy, metric, batch_size, value). A run of several seeds
+keeps each seed's files under predictions/seed-<S>/ and samples/seed-<S>/. Only results.csv is
 required; everything else is read when present.
 """
 
@@ -39,10 +40,11 @@ class Run:
     results: pd.DataFrame
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
-    # (model, policy or None) -> predictions table; None when the file names no policy.
-    predictions: dict[tuple[str, str | None], pd.DataFrame] = field(default_factory=dict)
-    # model -> raw samples table
-    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # (model, policy or None, seed) -> predictions table; policy None when the file names
+    # none; seed "" in a one-seed run (files directly in predictions/).
+    predictions: dict[tuple[str, str | None, str], pd.DataFrame] = field(default_factory=dict)
+    # (model, seed) -> raw samples table
+    samples: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
     @property
     def run_ids(self) -> list[str]:
@@ -102,6 +104,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def read_results(path: Path) -> pd.DataFrame:
     """results.csv as text columns, with `value` parsed to float and `value_text` kept."""
     df = _read_csv_text(path, "results.csv")
+    if "seed" not in df.columns and "run_id" in df.columns:
+        df["seed"] = ""  # written before runs recorded their seed
     _require_columns(df, RESULT_COLUMNS, path)
     df["value_text"] = df["value"]
     df["value"] = _parse_floats(df["value"], path, "value")
@@ -111,11 +115,20 @@ def read_results(path: Path) -> pd.DataFrame:
     return df
 
 
-def _read_predictions(directory: Path) -> dict[tuple[str, str | None], pd.DataFrame]:
-    out: dict[tuple[str, str | None], pd.DataFrame] = {}
+def _seed_files(directory: Path) -> list[tuple[str, Path]]:
+    """(seed, file) of every CSV in `directory` ("" seed) and its seed-<S>/ folders."""
     if not directory.is_dir():
-        return out
-    for path in sorted(directory.glob("*.csv")):
+        return []
+    found = [("", p) for p in sorted(directory.glob("*.csv"))]
+    for sub in sorted(directory.glob("seed-*")):
+        if sub.is_dir():
+            found += [(sub.name[len("seed-"):], p) for p in sorted(sub.glob("*.csv"))]
+    return found
+
+
+def _read_predictions(directory: Path) -> dict[tuple[str, str | None, str], pd.DataFrame]:
+    out: dict[tuple[str, str | None, str], pd.DataFrame] = {}
+    for seed, path in _seed_files(directory):
         model, _, policy = path.stem.partition("__")
         df = _read_csv_text(path, "predictions file")
         _require_columns(df, PREDICTION_REQUIRED, path)
@@ -123,20 +136,18 @@ def _read_predictions(directory: Path) -> dict[tuple[str, str | None], pd.DataFr
         if any(math.isnan(v) for v in exit_layer):
             raise UsageError(f"{path}: exit_layer has an empty value")
         df["exit_layer"] = [int(v) for v in exit_layer]
-        out[(model, policy or None)] = df
+        out[(model, policy or None, seed)] = df
     return out
 
 
-def _read_samples(directory: Path) -> dict[str, pd.DataFrame]:
-    out: dict[str, pd.DataFrame] = {}
-    if not directory.is_dir():
-        return out
-    for path in sorted(directory.glob("*.csv")):
+def _read_samples(directory: Path) -> dict[tuple[str, str], pd.DataFrame]:
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    for seed, path in _seed_files(directory):
         df = _read_csv_text(path, "samples file")
         _require_columns(df, SAMPLE_COLUMNS, path)
         df["value"] = _parse_floats(df["value"], path, "value")
         df["batch_size"] = [int(v) for v in _parse_floats(df["batch_size"], path, "batch_size")]
-        out[path.stem] = df
+        out[(path.stem, seed)] = df
     return out
 
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 # One row per measured value (DESIGN.md section 6). `runtime` records which inference
-# path produced the row: fake-quant, packed-native or packed-fallback.
+# path produced the row: fake-quant, packed-native or packed-fallback; `seed` the
+# training seed of the checkpoint measured.
 RESULT_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "host", "target", "device", "model", "preset",
     "dataset", "split", "policy", "batch_size", "threads", "metric", "stat", "value",
-    "unit", "source", "estimated", "runtime",
+    "unit", "source", "estimated", "runtime", "seed",
 )
+
+
+def seed_dir(seeds: tuple[int, ...] | list[int], seed: int) -> str:
+    """Where a seed's per-model files go inside predictions/, samples/ and artifacts/:
+    directly there in a one-seed run, under `seed-<S>/` when the run has several."""
+    return "" if len(seeds) == 1 else f"seed-{seed}/"
 
 
 def prediction_columns(exit_blocks: list[int]) -> list[str]:

@@ -4,7 +4,8 @@ Crash safety: results.csv is rewritten atomically (temp file, fsync, rename) eac
 time a model finishes, and `progress.json` (also atomic) lists the finished models.
 A run killed at any point leaves every finished model's rows intact; `--resume`
 drops any rows of an unfinished model and measures it again, so no row is
-duplicated. A lock file keeps two live runs out of one directory.
+duplicated. A unit of work is one model at one training seed. A lock file keeps two
+live runs out of one directory.
 """
 
 from __future__ import annotations
@@ -98,16 +99,16 @@ class RunStore:
             if tuple(reader.fieldnames or ()) != RESULT_COLUMNS:
                 raise UsageError(f"{results}: columns differ from this version's; cannot resume")
             # Rows of a model that did not finish are measured again.
-            self.rows = [r for r in reader if r["model"] in self.done]
+            self.rows = [r for r in reader if unit_key(r["model"], r["seed"]) in self.done]
 
-    def is_done(self, model: str) -> bool:
-        return model in self.done
+    def is_done(self, model: str, seed: int) -> bool:
+        return unit_key(model, seed) in self.done
 
-    def commit_model(self, model: str, rows: list[dict[str, object]]) -> None:
+    def commit_model(self, model: str, seed: int, rows: list[dict[str, object]]) -> None:
         """Append a finished model's rows and mark it done (two atomic writes, in order)."""
         self.rows += [{c: _fmt(r.get(c, "")) for c in RESULT_COLUMNS} for r in rows]
         self._write_results()
-        self.done.append(model)
+        self.done.append(unit_key(model, seed))
         atomic_write_text(self.root / PROGRESS, json.dumps({"done": self.done}, indent=1))
 
     def _write_results(self) -> None:
@@ -119,6 +120,11 @@ class RunStore:
 
     def write_json(self, name: str, payload: dict) -> None:
         atomic_write_text(self.root / name, json.dumps(payload, indent=2, default=str))
+
+
+def unit_key(model: str, seed: int | str) -> str:
+    """The progress.json name of one model at one seed."""
+    return f"{model}@seed-{seed}"
 
 
 def _fmt(value: object) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from harness.metrics import catalog as M
 
 # Identity of one model instance in one run; a summary row adds `policy`.
-INSTANCE = ("run_id", "model", "target", "runtime", "host", "dataset", "preset")
+INSTANCE = ("run_id", "model", "target", "runtime", "host", "dataset", "preset", "seed")
 # Columns that identify a summary row when shown to a reader; host, dataset, preset
 # and run_id join them only when they vary (see `key_columns`).
 BASE_KEY = ("model", "target", "policy", "runtime")
@@ -44,13 +44,23 @@ def _h(metric: M.Metric, stat: str = "value", column: str = "") -> Headline:
     return Headline(column or metric.name, metric, stat)
 
 
+def _ci(metric: M.Metric) -> tuple[Headline, Headline]:
+    return (_h(metric, "ci95_low", f"{metric.name}_ci95_low"),
+            _h(metric, "ci95_high", f"{metric.name}_ci95_high"))
+
+
 HEADLINES: tuple[Headline, ...] = (
     _h(M.ACC_FINAL),
+    *_ci(M.ACC_FINAL),
     _h(M.ACC_POLICY),
+    *_ci(M.ACC_POLICY),
     _h(M.ACC_GAIN_FROM_EXITS),
+    *_ci(M.ACC_GAIN_FROM_EXITS),
+    _h(M.ACC_GAIN_FROM_EXITS, "p_mcnemar", "acc_gain_from_exits_p_mcnemar"),
     _h(M.OPS_EXPECTED),
     Headline("ops_exit_last", M.OPS_EXIT, deepest=True),
     _h(M.FLOP_REDUCTION),
+    *_ci(M.FLOP_REDUCTION),
     _h(M.AVG_EXIT_LAYER),
     _h(M.OVERTHINKING_DESTRUCTIVE),
     _h(M.OVERTHINKING_WASTEFUL),
@@ -89,14 +99,15 @@ def column_header(column: str) -> str:
 
 def column_unit(column: str) -> str:
     if column in BY_COLUMN:
-        return BY_COLUMN[column].metric.unit
+        h = BY_COLUMN[column]
+        return h.metric.unit_of(h.stat)
     return "x" if column == SPEEDUP else ""
 
 
 def key_columns(tidy: pd.DataFrame) -> list[str]:
     """Columns that tell summary rows apart: the base key plus whatever varies."""
     cols = list(BASE_KEY)
-    for extra in ("host", "dataset", "preset"):
+    for extra in ("host", "dataset", "preset", "seed"):
         if tidy[extra].nunique() > 1:
             cols.append(extra)
     instances = tidy[list(INSTANCE) + ["policy"]].drop_duplicates()
@@ -150,9 +161,9 @@ def _summary_row(rows: pd.DataFrame, policy: str) -> dict[str, object]:
 
 def _speedups(summary: pd.DataFrame) -> pd.Series:
     """fp-transformer's p50 over each row's, within one run, target and runtime."""
-    fp = summary[summary["model"] == FP_MODEL].groupby(
-        ["run_id", "target", "runtime"])["latency_p50_ms"].first()
-    keys = pd.MultiIndex.from_frame(summary[["run_id", "target", "runtime"]])
+    same = ["run_id", "target", "runtime", "seed"]
+    fp = summary[summary["model"] == FP_MODEL].groupby(same)["latency_p50_ms"].first()
+    keys = pd.MultiIndex.from_frame(summary[same])
     fp_p50 = pd.Series(fp.reindex(keys).to_numpy(), index=summary.index, dtype=float)
     own = summary["latency_p50_ms"].astype(float)
     return fp_p50 / own.where(own > 0)
@@ -161,7 +172,8 @@ def _speedups(summary: pd.DataFrame) -> pd.Series:
 def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
     """The wide summary table of the merged tidy rows (see the module docstring)."""
     keys = key_columns(tidy)
-    context = [c for c in ("dataset", "preset", "device", "host", "run_id") if c not in keys]
+    context = [c for c in ("dataset", "preset", "seed", "device", "host", "run_id")
+               if c not in keys]
     columns = (keys + context + list(HEADLINE_COLUMNS) + list(DERIVED_COLUMNS)
                + list(DETAIL_COLUMNS))
     not_sweep = ~tidy["metric"].isin([M.SWEEP_ACC_POLICY.name, M.SWEEP_OPS_EXPECTED.name])
@@ -230,5 +242,5 @@ def key_columns_of(summary: pd.DataFrame) -> list[str]:
     cols = [c for c in BASE_KEY if c in summary]
     if summary["runtime"].nunique() <= 1:
         cols.remove("runtime")
-    return cols + [c for c in ("host", "dataset", "preset", "run_id")
+    return cols + [c for c in ("host", "dataset", "preset", "seed", "run_id")
                    if c in summary and summary[c].nunique() > 1]

@@ -113,9 +113,11 @@ def samples_key(model: str, policy: str, metric: str, batch_size: int) -> str:
     return f"{model}/{policy}/{metric}/{batch_size}"
 
 
-def run_samples(run: Run, model: str, policy: str, metric: str, batch_size: int) -> list[float]:
-    """Raw samples of one figure from the run's samples/<model>.csv, or [] when absent."""
-    df = run.samples.get(model)
+def run_samples(run: Run, model: str, policy: str, metric: str, batch_size: int,
+                runtime: str | None = None) -> list[float]:
+    """Raw samples of one figure from the run's samples file of the model (under
+    `runtime`, where given), or [] when absent."""
+    df = run.samples.get(model) if runtime is None else run.samples_for(model, runtime)
     if df is None:
         return []
     hit = df[(df["policy"] == policy) & (df["metric"] == metric) & (df["batch_size"] == batch_size)]
@@ -162,7 +164,8 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
         if old.get("gate") == gate:
             entry.update({t: old[t] for t in TOLERANCES if t in old})
         if gate == M.NOISY:
-            raw = run_samples(run, row["model"], row["policy"], row["metric"], batch)
+            raw = run_samples(run, row["model"], row["policy"], row["metric"], batch,
+                              row["runtime"])
             if raw:
                 skey = samples_key(row["model"], row["policy"], row["metric"], batch)
                 samples[skey] = raw

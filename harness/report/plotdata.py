@@ -14,7 +14,7 @@ from harness.metrics import catalog as M
 from harness.report.rundir import Run
 
 _PRED = re.compile(r"^pred_(\d+)$")
-MATCH = ["run_id", "model", "policy"]
+MATCH = ["run_id", "model", "policy", "runtime"]
 
 
 def _labelled(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -27,9 +27,10 @@ def latency_samples(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for run in runs:
         run_id = run.run_ids[0] if run.run_ids else ""
-        for model, df in run.samples.items():
+        for model, runtime, df in run.all_samples():
             part = df[(df["metric"] == M.LATENCY_MS.name) & (df["batch_size"] == 1)]
-            frames.append(part.assign(run_id=run_id, model=model)[MATCH + ["value"]])
+            frames.append(part.assign(run_id=run_id, model=model, runtime=runtime)
+                          [MATCH + ["value"]])
     if not frames:
         return pd.DataFrame(columns=MATCH + ["value", "target", "label"])
     return _labelled(pd.concat(frames, ignore_index=True), summary)
@@ -40,13 +41,13 @@ def exit_depths(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for run in runs:
         run_id = run.run_ids[0] if run.run_ids else ""
-        for (model, policy), df in run.predictions.items():
+        for model, policy, runtime, df in run.all_predictions():
             blocks = [int(m.group(1)) for m in map(_PRED.match, df.columns) if m]
             if len(blocks) < 2:
                 continue  # a final-only model always stops at its last block
             policy = policy or run.default_policy(model)
             frames.append(pd.DataFrame({
-                "run_id": run_id, "model": model, "policy": policy,
+                "run_id": run_id, "model": model, "policy": policy, "runtime": runtime,
                 "exit_layer": df["exit_layer"], "blocks": max(blocks),
             }))
     if not frames:

@@ -4,7 +4,9 @@ A run directory holds results.csv (the tidy rows, columns RESULT_COLUMNS),
 config.json, environment.json, predictions/<model>.csv or
 predictions/<model>__<policy>.csv, and optionally samples/<model>.csv with the raw
 per-iteration samples (policy, metric, batch_size, value). Only results.csv is
-required; everything else is read when present.
+required; everything else is read when present. Those files belong to the first
+runtime a model ran under (the runtime of its first rows); a run of several runtimes
+keeps the files of each further one in predictions/<runtime>/ and samples/<runtime>/.
 """
 
 from __future__ import annotations
@@ -43,10 +45,35 @@ class Run:
     predictions: dict[tuple[str, str | None], pd.DataFrame] = field(default_factory=dict)
     # model -> raw samples table
     samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # The files of each further runtime: (model, policy or None, runtime) and
+    # (model, runtime) -> table.
+    runtime_predictions: dict[tuple[str, str | None, str], pd.DataFrame] = field(
+        default_factory=dict)
+    runtime_samples: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
 
     @property
     def run_ids(self) -> list[str]:
         return sorted(set(self.results["run_id"]))
+
+    def first_runtime(self, model: str) -> str | None:
+        """The runtime whose files carry no runtime folder: the model's first measured."""
+        rows = self.results[self.results["model"] == model]
+        return None if rows.empty else str(rows["runtime"].iloc[0])
+
+    def all_samples(self) -> list[tuple[str, str | None, pd.DataFrame]]:
+        """(model, runtime, raw samples) of every samples file."""
+        out = [(m, self.first_runtime(m), df) for m, df in self.samples.items()]
+        return out + [(m, r, df) for (m, r), df in self.runtime_samples.items()]
+
+    def all_predictions(self) -> list[tuple[str, str | None, str | None, pd.DataFrame]]:
+        """(model, policy or None, runtime, table) of every predictions file."""
+        out = [(m, p, self.first_runtime(m), df) for (m, p), df in self.predictions.items()]
+        return out + [(m, p, r, df) for (m, p, r), df in self.runtime_predictions.items()]
+
+    def samples_for(self, model: str, runtime: str) -> pd.DataFrame | None:
+        if (model, runtime) in self.runtime_samples:
+            return self.runtime_samples[(model, runtime)]
+        return self.samples.get(model) if self.first_runtime(model) == runtime else None
 
     def default_policy(self, model: str) -> str | None:
         """The policy that carries the model's policy-independent rows (its default)."""
@@ -140,6 +167,20 @@ def _read_samples(directory: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _runtime_folders(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []
+
+
+def _read_runtime_predictions(directory: Path) -> dict[tuple[str, str | None, str], pd.DataFrame]:
+    return {(model, policy, folder.name): df for folder in _runtime_folders(directory)
+            for (model, policy), df in _read_predictions(folder).items()}
+
+
+def _read_runtime_samples(directory: Path) -> dict[tuple[str, str], pd.DataFrame]:
+    return {(model, folder.name): df for folder in _runtime_folders(directory)
+            for model, df in _read_samples(folder).items()}
+
+
 def load_run(path: str | Path) -> Run:
     """Load one run directory; raise UsageError naming the input on anything malformed."""
     path = Path(path)
@@ -157,4 +198,6 @@ def load_run(path: str | Path) -> Run:
         environment=_read_json(path / "environment.json"),
         predictions=_read_predictions(path / "predictions"),
         samples=_read_samples(path / "samples"),
+        runtime_predictions=_read_runtime_predictions(path / "predictions"),
+        runtime_samples=_read_runtime_samples(path / "samples"),
     )

@@ -253,6 +253,8 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
         for runtime in cfg.runtimes:
             if runtime not in plan[name]:
                 progress(f"[{name}] runtime {runtime} skipped: {why_not(runtime)}")
+    if not any(plan.values()):
+        raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
     run_id = new_run_id(cfg)
     root = out or Path("results") / run_id

@@ -53,6 +53,7 @@ class OrtRuntime:
         self.sessions = [ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
                          for p in self.paths]
         self.input_names = [[i.name for i in s.get_inputs()] for s in self.sessions]
+        self.exit_ids = torch.tensor(self.exit_blocks)
 
     # -- what the harness treats every runnable model as having ------------------------
     def eval(self) -> OrtRuntime:
@@ -93,42 +94,52 @@ class OrtRuntime:
             return result[:3]
         return (result[0], state[1], state[2])
 
-    @torch.no_grad()
     def infer(self, ids: torch.Tensor, policy: ExitPolicy) -> InferenceOutput:
-        """Early-exit inference: a row leaves the batch at its exit, later stages skip it."""
+        """Early-exit inference: a row leaves the batch at its exit, later stages skip it.
+
+        Kept lean: at batch 1 the Python between two graphs is part of every query's
+        latency, so histories are lists of the stages' outputs, not preallocated tensors.
+        """
         b, n = ids.shape[0], len(self.sessions)
         logits_out = torch.empty(b, self.n_classes)
         exit_layer = torch.empty(b, dtype=torch.long)
         used_exit = torch.empty(b, dtype=torch.long)
-        exit_ids = torch.tensor(self.exit_blocks)
         active = torch.arange(b)
-        hist_logits = torch.empty(n, b, self.n_classes)
-        hist_entropy = torch.empty(n, b)
-        hist_preds = torch.empty(n, b, dtype=torch.long)
+        logits_h: list[torch.Tensor] = []
+        entropy_h: list[torch.Tensor] = []
+        preds_h: list[torch.Tensor] = []
         state: tuple[np.ndarray, ...] = (ids.cpu().numpy(),)
         for index in range(n):
             result = self._stage(index, state)
             logits = torch.from_numpy(result[-1])
-            hist_logits[index] = logits
-            hist_entropy[index] = normalized_entropy(logits)
-            hist_preds[index] = logits.argmax(-1)
-            seen = index + 1
-            stop, use = policy.decide(hist_entropy[:seen], hist_preds[:seen])
+            logits_h.append(logits)
+            entropy_h.append(normalized_entropy(logits))
+            preds_h.append(logits.argmax(-1))
+            stop, use = policy.decide(torch.stack(entropy_h), torch.stack(preds_h))
             if index == n - 1:
                 stop = torch.ones_like(stop)
-            if bool(stop.any()):
-                rows = stop.nonzero().squeeze(1)
-                out = active[rows]
-                logits_out[out] = hist_logits[use[rows], rows]
-                exit_layer[out] = self.exit_blocks[index]
-                used_exit[out] = exit_ids[use[rows]]
-                if bool(stop.all()):  # always so at batch 1
-                    break
-                go = (~stop).nonzero().squeeze(1)
-                active = active[go]
-                hist_logits, hist_entropy, hist_preds = (
-                    hist_logits[:, go], hist_entropy[:, go], hist_preds[:, go])
-                result = tuple(a[go.numpy()] for a in result)
-                state = tuple(a[go.numpy()] for a in state)
-            state = self._carry(index, state, result)
+            if not bool(stop.any()):
+                state = self._carry(index, state, result)
+                continue
+            block = self.exit_blocks[index]
+            if len(active) == 1:  # batch 1 (or the last row): no gathers
+                k = int(use[0])
+                logits_out[active] = logits_h[k]
+                exit_layer[active], used_exit[active] = block, self.exit_blocks[k]
+                break
+            rows = stop.nonzero().squeeze(1)
+            out = active[rows]
+            logits_out[out] = torch.stack(logits_h)[use[rows], rows]
+            exit_layer[out] = block
+            used_exit[out] = self.exit_ids[use[rows]]
+            if bool(stop.all()):
+                break
+            go = (~stop).nonzero().squeeze(1)
+            keep = go.numpy()
+            active = active[go]
+            logits_h = [t[go] for t in logits_h]
+            entropy_h = [t[go] for t in entropy_h]
+            preds_h = [t[go] for t in preds_h]
+            state = self._carry(index, tuple(a[keep] for a in state),
+                                tuple(a[keep] for a in result))
         return InferenceOutput(logits_out, exit_layer, used_exit)

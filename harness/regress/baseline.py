@@ -168,6 +168,8 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
                               row["runtime"])
             if raw:
                 skey = samples_key(row["model"], row["policy"], row["metric"], batch)
+                # Runs of several runtimes: one sample list per runtime, named as its key.
+                skey += key[len(key.split(";")[0]):]
                 samples[skey] = raw
                 entry["samples"] = skey
         entries[key] = entry

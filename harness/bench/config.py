@@ -15,7 +15,6 @@ LOOP_DEFAULTS = {
     "small": LoopSettings(warmup=20, min_queries=100, min_seconds=2.0, batch_size=32),
     "paper": LoopSettings(warmup=20, min_queries=100, min_seconds=10.0, batch_size=32),
 }
-RUNTIMES = ("fake-quant", "packed")
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class BenchConfig:
     seeds: tuple[int, ...] = (0,)  # each trains and is measured; rows carry `seed`
     split: str = "test"
     threads: int | None = None  # None: every core the process may use
-    runtime: str = "fake-quant"
+    runtimes: tuple[str, ...] = ("fake-quant",)  # harness.bench.runtimes.RUNTIMES
     loop: LoopSettings | None = None
     energy: bool = True
     data_dir: str | None = None

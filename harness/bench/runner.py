@@ -1,9 +1,13 @@
 """Measure each model the same way on one target and store the rows.
 
-Per model: (train or reuse the checkpoint) -> predictions on the eval split for every
-exit -> packed artifact and sizes -> ops per exit depth -> then, per exit policy,
-accuracy, expected ops, latency (batch 1, real exits), throughput (batch N), peak
-memory and energy. Policy-independent rows carry the model's default policy.
+Per model: (train or reuse the checkpoint) -> ops per exit depth -> then per runtime
+that applies to it (harness.bench.runtimes): the artifact it runs from and its sizes ->
+predictions on the eval split for every exit -> per exit policy, accuracy, expected
+ops, latency (batch 1, real exits), throughput (batch N), peak memory and energy.
+Policy-independent rows carry the model's default policy; every row carries its
+runtime. The first runtime a model runs under writes predictions/<model>.csv and
+samples/<model>.csv; each further one writes them under predictions/<runtime>/ and
+samples/<runtime>/, so a run of one runtime keeps the layout readers know.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 
 from harness.bench.config import BenchConfig
 from harness.bench.rows import RowContext
-from harness.bench.structural import op_figures, size_figures, unsupported_listing
+from harness.bench.runtimes import Runnable, applies, check_usable, deploy, label, why_not
+from harness.bench.structural import op_figures, unsupported_listing
 from harness.checkpoint import Checkpoint
 from harness.data.base import TextDataset
 from harness.data.registry import load_dataset
@@ -30,7 +35,7 @@ from harness.metrics import catalog as M
 from harness.metrics.energy import measure_energy
 from harness.metrics.flops import FlopReport, count_ops, expected_counts
 from harness.metrics.latency import LoopSettings, run_until
-from harness.metrics.memory import PeakRss, resident_parameter_bytes
+from harness.metrics.memory import PeakRss, resident_bytes
 from harness.metrics.uncertainty import bootstrap_ci
 from harness.predictions import EncodedSplit, encode_split, predict
 from harness.results.atomic import atomic_write_text
@@ -39,10 +44,7 @@ from harness.results.store import RunStore
 from harness.train import TrainRequest, train_model
 from harness.train_pool import train_missing
 from models.exits import ExitPolicy, make_policy
-from models.packed.kernels import get_backend
-from models.packed.runtime import load_packed_runtime
-from models.registry import get_model_spec
-from models.transformer import EncoderClassifier
+from models.registry import ModelSpec, get_model_spec
 from targets.base import EnergyUnavailable, Target
 from targets.registry import get_target
 
@@ -77,60 +79,63 @@ class Bench:
     def train_request(self, name: str, seed: int) -> TrainRequest:
         return TrainRequest(name, self.cfg.dataset, self.cfg.preset, seed, self.cfg.data_path())
 
-    def path(self, kind: str, ctx: RowContext, suffix: str) -> Path:
-        """artifacts/, predictions/ or samples/ file of the model (and seed) of `ctx`."""
-        return (self.store.root / kind / seed_dir(self.cfg.seeds, ctx.seed)
-                / f"{ctx.model}{suffix}")
-
-    def run_model(self, name: str, seed: int) -> list[dict]:
-        say = self.progress
+    def run_model(self, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
         ckpt = train_model(self.train_request(name, seed), quiet=self.progress.quiet,
                            data=self.data)
         spec = get_model_spec(name)
-        ctx = RowContext(self.run_id, git_sha(), host(), self.target.name, self.device_name,
-                         name, self.cfg.preset, self.cfg.dataset, self.cfg.split,
-                         spec.default_policy, self.threads, self.runtime_label(), seed)
         split = encode_split(ckpt, self.data, self.cfg.split)
-        rows = self.size_rows(ctx, ckpt)
-        say(f"[{name}] counting ops at length {self.cfg.seq_len()}")
+        self.progress(f"[{name}] counting ops at length {self.cfg.seq_len()}")
         flops = count_ops(ckpt.model, self.cfg.seq_len())  # on the host, before prepare()
+        rows: list[dict] = []
+        for runtime in runtimes:
+            ctx = RowContext(self.run_id, git_sha(), host(), self.target.name,
+                             self.device_name, name, self.cfg.preset, self.cfg.dataset,
+                             self.cfg.split, spec.default_policy, self.threads, label(runtime),
+                             seed)
+            # Files go under seed-<S>/ in a run of several seeds; the model's first runtime
+            # keeps the names directly there, each further one gets a folder of its own.
+            subdir = seed_dir(self.cfg.seeds, seed) + (
+                "" if runtime == runtimes[0] else ctx.runtime)
+            rows += self.runtime_rows(ctx, runtime, subdir, ckpt, spec, split, flops)
+        return rows
+
+    def runtime_rows(self, ctx: RowContext, runtime: str, subdir: str, ckpt: Checkpoint,
+                     spec: ModelSpec, split: EncodedSplit, flops: FlopReport) -> list[dict]:
+        if len(self.cfg.runtimes) > 1:
+            self.progress(f"[{ctx.model}] runtime {ctx.runtime}")
+        artifacts = self.store.root / "artifacts" / seed_dir(self.cfg.seeds, ctx.seed)
+        deployed = deploy(runtime, ckpt.model, ctx.model, artifacts, self.threads)
+        rows = [ctx.row(f.metric, f.value, source=f.source) for f in deployed.figures]
         rows += self.per_exit_rows(ctx, flops)
-        if self.cfg.runtime == "packed":
-            # The packed runtime runs from the artifact whose size was just measured.
-            artifact = self.path("artifacts", ctx, ".safetensors")
-            model = self.target.prepare(load_packed_runtime(artifact, get_backend()))
-        else:
-            model = self.target.prepare(ckpt.model)
+        model = self.target.prepare(deployed.model)
         record = record_exits(model, split.ids.to(self.target.device()),
                               split.lengths).to_cpu()
         for policy_name in spec.policies:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
             pctx = ctx.with_policy(policy_name)
-            rows += self.policy_rows(pctx, ckpt, model, split, record, flops, policy,
+            rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
                                      default=policy_name == spec.default_policy)
         return rows
 
-    def runtime_label(self) -> str:
-        return get_backend().name if self.cfg.runtime == "packed" else "fake-quant"
-
-    def size_rows(self, ctx: RowContext, ckpt: Checkpoint) -> list[dict]:
-        artifact = self.path("artifacts", ctx, ".safetensors")
-        return [ctx.row(f.metric, f.value, source=f.source)
-                for f in size_figures(ckpt.model, ctx.model, artifact)]
+    def file(self, kind: str, subdir: str, name: str) -> Path:
+        """predictions/ or samples/ file of one model under one runtime (see the docstring)."""
+        folder = self.store.root / kind
+        return (folder / subdir if subdir else folder) / f"{name}.csv"
 
     def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
         if flops.unsupported:
-            atomic_write_text(self.path("flops", ctx, "-unsupported.txt"),
+            atomic_write_text(self.store.root / "flops" / seed_dir(self.cfg.seeds, ctx.seed)
+                              / f"{ctx.model}-unsupported.txt",
                               unsupported_listing(flops))
         return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
 
-    def policy_rows(self, ctx: RowContext, ckpt: Checkpoint, model: EncoderClassifier,
+    def policy_rows(self, ctx: RowContext, subdir: str, ckpt: Checkpoint, model: Runnable,
                     split: EncodedSplit, record: ExitRecord, flops: FlopReport,
                     policy: ExitPolicy, default: bool) -> list[dict]:
         say = self.progress
         table = predict(ckpt, split, policy, record)
         suffix = "" if default else f"__{policy.name}"
-        table.write(self.path("predictions", ctx, f"{suffix}.csv"))
+        table.write(self.file("predictions", subdir, f"{ctx.model}{suffix}"))
         metrics = table.metrics()
         rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
         rows += [ctx.row(m, v, stat=stat, source="predictions+bootstrap")
@@ -148,7 +153,7 @@ class Bench:
             rows.append(ctx.row(M.FLOP_REDUCTION.name, value, stat=stat,
                                 source="fvcore+predictions+bootstrap"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
-        rows += self.timing_rows(ctx, model, split, policy)
+        rows += self.timing_rows(ctx, subdir, model, split, policy)
         say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
             f"avg exit {metrics[M.AVG_EXIT_LAYER.name]:.2f}")
         return rows
@@ -170,7 +175,7 @@ class Bench:
         return rows
 
     # -- timing, memory, energy ------------------------------------------------------------
-    def timing_rows(self, ctx: RowContext, model: EncoderClassifier, split: EncodedSplit,
+    def timing_rows(self, ctx: RowContext, subdir: str, model: Runnable, split: EncodedSplit,
                     policy: ExitPolicy) -> list[dict]:
         device = self.target.device()
         loop = self.cfg.loop_settings()
@@ -196,17 +201,19 @@ class Bench:
             offline = run_until(many, self.target.timer(), _offline(loop), len(batches))
         rows = [ctx.row(M.LATENCY_MS.name, v, stat=k, source=timing_source, batch_size=1)
                 for k, v in single.stats().items()]
+        rows += [ctx.row(M.CPU_TIME_MS.name, v, stat=k, source="time.process_time",
+                         batch_size=1) for k, v in single.cpu_stats().items()]
         n_queries = len(offline.samples_ms)
         served = sum(int(batches[i % len(batches)].shape[0]) for i in range(n_queries))
         rows.append(ctx.row(M.THROUGHPUT_SPS.name, served / (sum(offline.samples_ms) / 1e3),
                             source=timing_source, batch_size=loop.batch_size))
         rows.append(ctx.row(M.PEAK_RSS_MB.name, peak.peak_mb, source=peak.source))
-        rows.append(ctx.row(M.PARAM_BYTES_RESIDENT.name, resident_parameter_bytes(model),
-                            source="module"))
+        resident, resident_source = resident_bytes(model)
+        rows.append(ctx.row(M.PARAM_BYTES_RESIDENT.name, resident, source=resident_source))
         device_mb = self.target.peak_device_memory_mb()
         if device_mb is not None:
             rows.append(ctx.row(M.CUDA_MAX_ALLOC_MB.name, device_mb, source="torch.cuda"))
-        self.write_samples(ctx, single.samples_ms)
+        self.write_samples(ctx, subdir, single.samples_ms)
         if self.cfg.energy:
             rows += self.energy_rows(ctx, one, len(singles), loop)
         return rows
@@ -230,8 +237,8 @@ class Bench:
                     source=result.idle.source, estimated=result.idle.estimated),
         ]
 
-    def write_samples(self, ctx: RowContext, samples_ms: list[float]) -> None:
-        path = self.path("samples", ctx, ".csv")
+    def write_samples(self, ctx: RowContext, subdir: str, samples_ms: list[float]) -> None:
+        path = self.file("samples", subdir, ctx.model)
         old = path.read_text().splitlines()[1:] if path.exists() else []
         kept = [line for line in old if not line.startswith(f"{ctx.policy},")]
         buf = io.StringIO()
@@ -252,11 +259,16 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
     """Validate everything cheap first, then open the run directory and measure."""
     progress = Progress(quiet)
     target = get_target(cfg.target)
-    if cfg.runtime == "packed" and target.device().type != "cpu":
-        raise UsageError(f"--runtime packed runs on the CPU; target {cfg.target!r} is a "
-                         f"{target.device().type} device")
+    check_usable(cfg.runtimes, target.device())
+    plan = {}
     for name in cfg.models:
-        get_model_spec(name)
+        spec = get_model_spec(name)
+        plan[name] = tuple(r for r in cfg.runtimes if applies(r, spec))
+        for runtime in cfg.runtimes:
+            if runtime not in plan[name]:
+                progress(f"[{name}] runtime {runtime} skipped: {why_not(runtime)}")
+    if not any(plan.values()):
+        raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
     run_id = new_run_id(cfg)
     root = out or Path("results") / run_id
@@ -277,16 +289,17 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
         bench = Bench(cfg, target, store, data, run_id, progress)
         store.write_json("environment.json", environment(target, bench.threads))
         started = time.perf_counter()
-        units = [(name, seed) for seed in cfg.seeds for name in cfg.models]
+        # A model no runtime applies to is neither trained nor measured.
+        units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
         pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
         train_missing([bench.train_request(name, seed) for name, seed in pending], data,
                       bench.threads, quiet)
         for name, seed in units:
-            label = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"
+            who = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"
             if store.is_done(name, seed):
-                progress(f"[{label}] done in an earlier attempt; skipped")
+                progress(f"[{who}] done in an earlier attempt; skipped")
                 continue
-            rows = bench.run_model(name, seed)
+            rows = bench.run_model(name, seed, plan[name])
             store.commit_model(name, seed, rows)
         progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
     finally:

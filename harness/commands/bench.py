@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.bench.config import LOOP_DEFAULTS, RUNTIMES, BenchConfig
+from harness.bench.config import LOOP_DEFAULTS, BenchConfig
 from harness.bench.runner import DEFAULT_MODELS, run_bench
+from harness.bench.runtimes import FAKE_QUANT, RUNTIMES, parse_runtimes
 from harness.config import PRESETS
 from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
@@ -50,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     PRESETS.get(args.preset)
     cfg = BenchConfig(
         target=args.target, models=resolve_models(args.models), dataset=args.dataset,
-        preset=args.preset, seeds=seeds_from_args(args), split=args.split, threads=args.threads,
-        runtime=args.runtime, loop=loop_from_args(args), energy=not args.no_energy,
+        preset=args.preset, seeds=seeds_from_args(args), split=args.split,
+        threads=args.threads, runtimes=parse_runtimes(args.runtimes), loop=loop_from_args(args),
+        energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
     root = run_bench(cfg, args.out, args.resume, args.quiet)
@@ -73,7 +75,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=("val", "test"))
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<id>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    p.add_argument("--runtime", default="fake-quant", choices=RUNTIMES)
+    p.add_argument("--runtimes", default=FAKE_QUANT, metavar="R1,R2",
+                   help=f"comma-separated, each model under every one that applies to it: "
+                        f"{', '.join(RUNTIMES)}")
+    # The one-runtime spelling of earlier versions: a one-item --runtimes.
+    p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all)")
     p.add_argument("--warmup", type=int, default=None)
     p.add_argument("--min-queries", type=int, default=None)

@@ -154,6 +154,8 @@ SWEEP_OPS_EXPECTED = _expected("sweep_ops_expected", "op", "expected ops, swept"
 # -- noisy: speed, memory, energy ----------------------------------------------------------
 LATENCY_MS = _add(Metric("latency_ms", "ms", NOISY, LOWER, "latency at batch 1",
                          LATENCY_STATS))
+CPU_TIME_MS = _add(Metric("cpu_time_ms", "ms", NOISY, LOWER,
+                          "process CPU time per query at batch 1", ("p50", "p90", "mean")))
 THROUGHPUT_SPS = _add(Metric("throughput_sps", "samples/s", NOISY, HIGHER, "throughput"))
 PEAK_RSS_MB = _add(Metric("peak_rss_mb", "MB", NOISY, LOWER, "peak resident memory"))
 CUDA_MAX_ALLOC_MB = _add(Metric("cuda_max_alloc_mb", "MB", NOISY, LOWER,

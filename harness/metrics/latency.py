@@ -2,7 +2,10 @@
 
 Like MLPerf LoadGen, each loop runs until both a minimum number of queries and a
 minimum duration are met, after a warm-up. Each query is timed with the target's
-timer (which waits for the device), so samples are per-query wall times.
+timer (which waits for the device), so samples are per-query wall times. Each query's
+process CPU time (every thread of the process, `time.process_time`) is recorded
+beside it, read outside the timed span: on a shared machine wall time also counts the
+waits for a core, and with several threads CPU time shows what a query costs in all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -29,6 +32,7 @@ class LoopSettings:
 class LatencyResult:
     samples_ms: list[float]
     wall_seconds: float
+    cpu_ms: list[float] = field(default_factory=list)  # per query, as samples_ms
 
     def stats(self) -> dict[str, float]:
         xs = sorted(self.samples_ms)
@@ -36,6 +40,11 @@ class LatencyResult:
             "p50": percentile(xs, 50), "p90": percentile(xs, 90), "p99": percentile(xs, 99),
             "mean": statistics.fmean(xs), "std": statistics.pstdev(xs),
         }
+
+    def cpu_stats(self) -> dict[str, float]:
+        xs = sorted(self.cpu_ms)
+        return {"p50": percentile(xs, 50), "p90": percentile(xs, 90),
+                "mean": statistics.fmean(xs)}
 
 
 def percentile(sorted_xs: list[float], q: float) -> float:
@@ -55,15 +64,18 @@ def run_until(query: Callable[[int], object], timer: Timer, settings: LoopSettin
         for i in range(settings.warmup):
             query(i % n_inputs)
         samples: list[float] = []
+        cpu: list[float] = []
         started = time.perf_counter()
         i = 0
         while len(samples) < settings.min_queries or (
             time.perf_counter() - started < settings.min_seconds
         ):
+            cpu_start = time.process_time()
             timer.start()
             query(i % n_inputs)
             samples.append(timer.stop() * 1e3)
+            cpu.append((time.process_time() - cpu_start) * 1e3)
             i += 1
             if on_progress and i % 100 == 0:
                 on_progress(i)
-    return LatencyResult(samples, time.perf_counter() - started)
+    return LatencyResult(samples, time.perf_counter() - started, cpu)

@@ -73,3 +73,12 @@ def resident_parameter_bytes(model: torch.nn.Module) -> int:
     """Bytes of every parameter and buffer as held in memory for inference."""
     tensors = list(model.parameters()) + list(model.buffers())
     return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def resident_bytes(model: object) -> tuple[int, str]:
+    """Parameter bytes held for inference, and where the figure comes from: a torch
+    module's tensors, or the weights of the graphs a runtime such as ONNX Runtime holds
+    (it reports them itself, through `parameter_bytes()`)."""
+    if isinstance(model, torch.nn.Module):
+        return resident_parameter_bytes(model), "module"
+    return int(model.parameter_bytes()), "graph-initializers"  # type: ignore[attr-defined]

@@ -118,11 +118,10 @@ def samples_key(model: str, policy: str, metric: str, batch_size: int) -> str:
 
 
 def run_samples(run: Run, model: str, policy: str, metric: str, batch_size: int,
-                seed: str = "") -> list[float]:
-    """Raw samples of one figure from the run's samples/<model>.csv (or its seed's), or []."""
-    df = run.samples.get((model, seed))
-    if df is None:
-        df = run.samples.get((model, ""))
+                runtime: str | None = None, seed: str = "") -> list[float]:
+    """Raw samples of one figure from the run's samples file of the model (under
+    `runtime` and `seed`, where given), or [] when absent."""
+    df = run.samples_for(model, runtime, seed)
     if df is None:
         return []
     hit = df[(df["policy"] == policy) & (df["metric"] == metric) & (df["batch_size"] == batch_size)]
@@ -176,11 +175,11 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
             entry.update({t: old[t] for t in TOLERANCES if t in old})
         if gate == M.NOISY:
             raw = run_samples(run, row["model"], row["policy"], row["metric"], batch,
-                              row["seed"])
+                              row["runtime"], row["seed"])
             if raw:
                 skey = samples_key(row["model"], row["policy"], row["metric"], batch)
-                if ";seed=" in key:
-                    skey += f"/seed-{row['seed']}"
+                # Runs of several runtimes or seeds: one sample list each, named as its key.
+                skey += key[len(key.split(";")[0]):]
                 samples[skey] = raw
                 entry["samples"] = skey
         entries[key] = entry

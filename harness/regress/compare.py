@@ -101,6 +101,14 @@ def _key_parts(key: str) -> tuple[str, str]:
     return head.split("/")[0], suffix
 
 
+def _runtime_of(key: str) -> str | None:
+    """The runtime a key names (runs of several runtimes), else None: the model's files."""
+    for part in _key_parts(key)[1].split(";"):
+        if part.startswith("runtime="):
+            return part.removeprefix("runtime=")
+    return None
+
+
 def exit_spans(entries: dict[str, Any]) -> dict[tuple[str, str, str], tuple[float, float, float]]:
     """(model, suffix, per-exit pattern) -> (min, max, value at the deepest exit)."""
     found: dict[tuple[str, str, str], dict[int, float]] = {}
@@ -164,7 +172,8 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
             model, policy = key.split(";")[0].split("/")[:2]
             base_raw = baseline.get("samples", {}).get(entry.get("samples", ""), [])
             seed = key.partition(";seed=")[2].split(";")[0]
-            cur_raw = run_samples(run, model, policy, metric, entry.get("batch_size", 1), seed)
+            cur_raw = run_samples(run, model, policy, metric, entry.get("batch_size", 1),
+                                  _runtime_of(key), seed)
             status, note = _noisy(entry, cur, base_raw, cur_raw, tol, p_max)
         else:
             same = cur == entry["value"] or (math.isnan(cur) and math.isnan(entry["value"]))

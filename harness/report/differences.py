@@ -14,7 +14,7 @@ from harness.report.fmt import format_value
 from harness.report.rundir import Run
 
 FP_MODEL = "fp-transformer"
-COLUMNS = ["model", "policy", "seed", "run_id", "samples", "acc_policy - fp acc (pts)",
+COLUMNS = ["model", "policy", "runtime", "seed", "run_id", "samples", "acc_policy - fp acc (pts)",
            "ci95_low", "ci95_high", "p_mcnemar", "reading"]
 
 
@@ -23,23 +23,25 @@ def _right(df: pd.DataFrame) -> pd.Series:
 
 
 def accuracy_vs_fp(runs: list[Run]) -> list[list[str]]:
-    """One row per (run, seed, model, policy) whose run also holds fp-transformer."""
+    """One row per (run, seed, model, policy, runtime) whose run also holds fp-transformer
+    at that seed; fp-transformer's side is its first runtime's predictions."""
     rows = []
     for run in runs:
         run_id = ", ".join(run.run_ids)
-        fp_by_seed = {seed: df for (model, _, seed), df in run.predictions.items()
-                      if model == FP_MODEL}
-        for (model, policy, seed), df in sorted(run.predictions.items(),
-                                                key=lambda kv: (kv[0][2], kv[0][0],
-                                                                kv[0][1] or "")):
-            if model == FP_MODEL or seed not in fp_by_seed:
+        first = run.first_runtime(FP_MODEL)
+        fp_by_seed = {seed: df for model, _, seed, runtime, df in run.all_predictions()
+                      if model == FP_MODEL and runtime == first}
+        ours_all = sorted((kv for kv in run.all_predictions() if kv[0] != FP_MODEL),
+                          key=lambda kv: (kv[2], kv[0], kv[1] or "", kv[3] or ""))
+        for model, policy, seed, runtime, df in ours_all:
+            if seed not in fp_by_seed:
                 continue
             ours, fp = _right(df), _right(fp_by_seed[seed])
             common = ours.index.intersection(fp.index)
             if common.empty:
                 continue
             diff, low, high, p = paired_difference(ours[common].tolist(), fp[common].tolist())
-            rows.append([model, policy or run.default_policy(model) or "", seed or "-", run_id,
-                         str(len(common)), f"{diff:+.2f}", f"{low:+.2f}", f"{high:+.2f}",
-                         format_value(p), in_words(low, high, p)])
+            rows.append([model, policy or run.default_policy(model) or "", runtime or "",
+                         seed or "-", run_id, str(len(common)), f"{diff:+.2f}", f"{low:+.2f}",
+                         f"{high:+.2f}", format_value(p), in_words(low, high, p)])
     return rows

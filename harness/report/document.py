@@ -20,7 +20,20 @@ from harness.report.plots import Plot
 from harness.report.published import COLUMNS, published_paragraphs, published_rows
 from harness.report.rundir import Run
 from harness.report.seeds import across_seeds
-from harness.results.summary import DETAIL_COLUMNS, SPEEDUP, column_header, key_columns
+from harness.report.versus import (
+    BINARY_MODELS,
+    EARLY_EXIT_MODEL,
+    VERSUS_COLUMNS,
+    binarization_vs_early_exit,
+)
+from harness.results.summary import (
+    BEST_FP_RUNTIME,
+    BEST_SPEEDUP,
+    DETAIL_COLUMNS,
+    SPEEDUP,
+    column_header,
+    key_columns,
+)
 
 # Long lists (CPU flags) are cut here in the environment table.
 MAX_LIST_ITEMS = 24
@@ -71,9 +84,9 @@ SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "flop_reduction_pct_ci95_low", "flop_reduction_pct_ci95_high")),
     ("Size", (M.MODEL_BYTES.name, M.SIZE_RATIO_VS_FP.name, M.COMPRESSION_RATIO.name)),
     ("Speed, memory and energy", (
-        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", SPEEDUP, M.THROUGHPUT_SPS.name,
-        "throughput_batch_size", M.PEAK_RSS_MB.name, M.ENERGY_J_PER_SAMPLE.name, "energy_estimated",
-        "energy_source")),
+        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "cpu_time_p50_ms", SPEEDUP,
+        BEST_SPEEDUP, BEST_FP_RUNTIME, M.THROUGHPUT_SPS.name, "throughput_batch_size",
+        M.PEAK_RSS_MB.name, M.ENERGY_J_PER_SAMPLE.name, "energy_estimated", "energy_source")),
 )
 TEXT_COLUMNS = set(DETAIL_COLUMNS)
 
@@ -109,6 +122,23 @@ def summary_tables(summary: pd.DataFrame, keys: list[str]) -> list[Block]:
         headers = list(keys) + [column_header(c) for c in columns]
         blocks += [Heading(title, 3), Table(headers, rows, title)]
     return blocks
+
+
+def versus_section(summary: pd.DataFrame) -> list[Block]:
+    """Binarization vs early exit (harness.report.versus)."""
+    rows = binarization_vs_early_exit(summary)
+    intro = Paragraph(
+        f"What binarization buys on top of early exit: {' and '.join(BINARY_MODELS)} on the "
+        f"packed runtime against `{EARLY_EXIT_MODEL}` under the same exit policy, in the same "
+        "run and target, on whichever runtime ran it fastest. A speed-up is "
+        f"{EARLY_EXIT_MODEL}'s median over the binary model's; CPU p50 is the median process "
+        "CPU time per query (every thread).")
+    if not rows:
+        return [Heading("Binarization vs early exit"), intro,
+                Paragraph(f"Not measured: these runs hold no packed {' or '.join(BINARY_MODELS)} "
+                          f"beside a timed {EARLY_EXIT_MODEL} under the same policy.")]
+    return [Heading("Binarization vs early exit"), intro,
+            Table(VERSUS_COLUMNS, rows, "binarization vs early exit")]
 
 
 def _runs_table(runs: list[Run]) -> Table:
@@ -170,7 +200,10 @@ def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
         f"Accuracy is on the `{splits}` split; `acc_policy` is the overthinking-corrected "
         "accuracy under the exit policy, `acc_gain_from_exits_pts` = acc_policy - acc_final.",
         "Latency is at batch 1 with real exits (SingleStream); throughput at the largest batch "
-        "measured (Offline).",
+        "measured (Offline). Speed-ups compare medians within one run and target: against "
+        "fp-transformer on the same runtime, and against fp-transformer on its fastest "
+        "runtime in the run (`best_fp_runtime` names it). On ONNX Runtime (`ort`, `ort-int8`) "
+        "`model_bytes` is the size of the .onnx files the runtime runs.",
         "Energy per sample is net of the idle baseline. Sources: " + _energy_sources(tidy)
         + ". Estimated figures are model-based, never measurements, and are marked "
         "\"estimated\" in tables and hatched in the plot.",
@@ -259,6 +292,7 @@ def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
         *_across_seeds(summary),
         Heading("Summary"),
         *summary_tables(summary, keys),
+        *versus_section(summary),
         Heading("Plots"),
         *[Figure(p.path, p.title, p.caption) for p in plots],
         *_environment(runs),

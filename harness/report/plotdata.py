@@ -14,15 +14,7 @@ from harness.metrics import catalog as M
 from harness.report.rundir import Run
 
 _PRED = re.compile(r"^pred_(\d+)$")
-MATCH = ["run_id", "model", "policy", "seed"]
-
-
-def _file_seed(run: Run, seed: str) -> str:
-    """The `seed` of files kept directly in predictions/ or samples/: the run's only one."""
-    if seed:
-        return seed
-    seeds = sorted(set(run.results["seed"]))
-    return seeds[0] if len(seeds) == 1 else ""
+MATCH = ["run_id", "model", "policy", "runtime", "seed"]
 
 
 def _labelled(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -35,9 +27,9 @@ def latency_samples(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for run in runs:
         run_id = run.run_ids[0] if run.run_ids else ""
-        for (model, seed), df in run.samples.items():
+        for model, seed, runtime, df in run.all_samples():
             part = df[(df["metric"] == M.LATENCY_MS.name) & (df["batch_size"] == 1)]
-            frames.append(part.assign(run_id=run_id, model=model, seed=_file_seed(run, seed))
+            frames.append(part.assign(run_id=run_id, model=model, runtime=runtime, seed=seed)
                           [MATCH + ["value"]])
     if not frames:
         return pd.DataFrame(columns=MATCH + ["value", "target", "label"])
@@ -49,14 +41,14 @@ def exit_depths(runs: list[Run], summary: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for run in runs:
         run_id = run.run_ids[0] if run.run_ids else ""
-        for (model, policy, seed), df in run.predictions.items():
+        for model, policy, seed, runtime, df in run.all_predictions():
             blocks = [int(m.group(1)) for m in map(_PRED.match, df.columns) if m]
             if len(blocks) < 2:
                 continue  # a final-only model always stops at its last block
             policy = policy or run.default_policy(model)
             frames.append(pd.DataFrame({
-                "run_id": run_id, "model": model, "policy": policy,
-                "seed": _file_seed(run, seed),
+                "run_id": run_id, "model": model, "policy": policy, "runtime": runtime,
+                "seed": seed,
                 "exit_layer": df["exit_layer"], "blocks": max(blocks),
             }))
     if not frames:

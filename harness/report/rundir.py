@@ -3,9 +3,12 @@
 A run directory holds results.csv (the tidy rows, columns RESULT_COLUMNS),
 config.json, environment.json, predictions/<model>.csv or
 predictions/<model>__<policy>.csv, and optionally samples/<model>.csv with the raw
-per-iteration samples (policy, metric, batch_size, value). A run of several seeds
-keeps each seed's files under predictions/seed-<S>/ and samples/seed-<S>/. Only results.csv is
-required; everything else is read when present.
+per-iteration samples (policy, metric, batch_size, value). Only results.csv is
+required; everything else is read when present. Those files belong to the first
+runtime a model ran under (the runtime of its first rows); a run of several runtimes
+keeps the files of each further one in predictions/<runtime>/ and samples/<runtime>/.
+A run of several seeds keeps each seed's files, laid out the same way, one level
+down: predictions/seed-<S>/, samples/seed-<S>/.
 """
 
 from __future__ import annotations
@@ -40,15 +43,46 @@ class Run:
     results: pd.DataFrame
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
-    # (model, policy or None, seed) -> predictions table; policy None when the file names
-    # none; seed "" in a one-seed run (files directly in predictions/).
-    predictions: dict[tuple[str, str | None, str], pd.DataFrame] = field(default_factory=dict)
-    # (model, seed) -> raw samples table
-    samples: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    # (model, policy or None, seed, runtime folder or None) -> predictions table. policy
+    # None: the file names none; seed "": a one-seed run; runtime None: the model's first.
+    predictions: dict[tuple[str, str | None, str, str | None], pd.DataFrame] = field(
+        default_factory=dict)
+    # (model, seed, runtime folder or None) -> raw samples table
+    samples: dict[tuple[str, str, str | None], pd.DataFrame] = field(default_factory=dict)
 
     @property
     def run_ids(self) -> list[str]:
         return sorted(set(self.results["run_id"]))
+
+    def first_runtime(self, model: str) -> str | None:
+        """The runtime whose files carry no runtime folder: the model's first measured."""
+        rows = self.results[self.results["model"] == model]
+        return None if rows.empty else str(rows["runtime"].iloc[0])
+
+    def file_seed(self, seed: str) -> str:
+        """The seed of a file: its folder's, or in a one-seed run the run's only seed."""
+        if seed:
+            return seed
+        seeds = sorted(set(self.results["seed"]))
+        return seeds[0] if len(seeds) == 1 else ""
+
+    def all_samples(self) -> list[tuple[str, str, str | None, pd.DataFrame]]:
+        """(model, seed, runtime, raw samples) of every samples file."""
+        return [(m, self.file_seed(s), r or self.first_runtime(m), df)
+                for (m, s, r), df in self.samples.items()]
+
+    def all_predictions(self) -> list[tuple[str, str | None, str, str | None, pd.DataFrame]]:
+        """(model, policy or None, seed, runtime, table) of every predictions file."""
+        return [(m, p, self.file_seed(s), r or self.first_runtime(m), df)
+                for (m, p, s, r), df in self.predictions.items()]
+
+    def samples_for(self, model: str, runtime: str | None = None,
+                    seed: str = "") -> pd.DataFrame | None:
+        """The samples file of a model under a runtime (None: its first) and seed."""
+        for m, s, r, df in self.all_samples():
+            if m == model and (runtime is None or r == runtime) and (not seed or s == seed):
+                return df
+        return None
 
     def default_policy(self, model: str) -> str | None:
         """The policy that carries the model's policy-independent rows (its default)."""
@@ -115,20 +149,26 @@ def read_results(path: Path) -> pd.DataFrame:
     return df
 
 
-def _seed_files(directory: Path) -> list[tuple[str, Path]]:
-    """(seed, file) of every CSV in `directory` ("" seed) and its seed-<S>/ folders."""
-    if not directory.is_dir():
-        return []
-    found = [("", p) for p in sorted(directory.glob("*.csv"))]
-    for sub in sorted(directory.glob("seed-*")):
-        if sub.is_dir():
-            found += [(sub.name[len("seed-"):], p) for p in sorted(sub.glob("*.csv"))]
-    return found
+def _layout(directory: Path) -> list[tuple[str, str | None, Path]]:
+    """(seed, runtime folder or None, file) of every CSV under `directory`: directly in
+    it, in a runtime folder, and the same inside each seed-<S>/ folder."""
+    def walk(folder: Path, seed: str) -> list[tuple[str, str | None, Path]]:
+        found: list[tuple[str, str | None, Path]] = [
+            (seed, None, p) for p in sorted(folder.glob("*.csv")) if p.is_file()]
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if not seed and sub.name.startswith("seed-"):
+                found += walk(sub, sub.name[len("seed-"):])
+            else:
+                found += [(seed, sub.name, p) for p in sorted(sub.glob("*.csv")) if p.is_file()]
+        return found
+
+    return walk(directory, "") if directory.is_dir() else []
 
 
-def _read_predictions(directory: Path) -> dict[tuple[str, str | None, str], pd.DataFrame]:
-    out: dict[tuple[str, str | None, str], pd.DataFrame] = {}
-    for seed, path in _seed_files(directory):
+def _read_predictions(directory: Path
+                      ) -> dict[tuple[str, str | None, str, str | None], pd.DataFrame]:
+    out: dict[tuple[str, str | None, str, str | None], pd.DataFrame] = {}
+    for seed, runtime, path in _layout(directory):
         model, _, policy = path.stem.partition("__")
         df = _read_csv_text(path, "predictions file")
         _require_columns(df, PREDICTION_REQUIRED, path)
@@ -136,18 +176,18 @@ def _read_predictions(directory: Path) -> dict[tuple[str, str | None, str], pd.D
         if any(math.isnan(v) for v in exit_layer):
             raise UsageError(f"{path}: exit_layer has an empty value")
         df["exit_layer"] = [int(v) for v in exit_layer]
-        out[(model, policy or None, seed)] = df
+        out[(model, policy or None, seed, runtime)] = df
     return out
 
 
-def _read_samples(directory: Path) -> dict[tuple[str, str], pd.DataFrame]:
-    out: dict[tuple[str, str], pd.DataFrame] = {}
-    for seed, path in _seed_files(directory):
+def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataFrame]:
+    out: dict[tuple[str, str, str | None], pd.DataFrame] = {}
+    for seed, runtime, path in _layout(directory):
         df = _read_csv_text(path, "samples file")
         _require_columns(df, SAMPLE_COLUMNS, path)
         df["value"] = _parse_floats(df["value"], path, "value")
         df["batch_size"] = [int(v) for v in _parse_floats(df["batch_size"], path, "batch_size")]
-        out[(path.stem, seed)] = df
+        out[(path.stem, seed, runtime)] = df
     return out
 
 

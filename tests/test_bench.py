@@ -108,9 +108,18 @@ def test_op_counts_are_those_count_gives(run_all, capsys):
     assert {k for k in counted if "_exit_" in k[1]} == set(benched)
 
 
-def test_intervals_and_mcnemar_recomputed_from_predictions(run_all):
+def _mcnemar_from_predictions(table) -> float:
+    """Exact McNemar p of policy against final exit, from a predictions file alone."""
     from scipy.stats import binomtest
 
+    final = [p == y for p, y in zip(table.preds[-1], table.labels, strict=True)]
+    policy = [p == y for p, y in zip(table.pred_policy, table.labels, strict=True)]
+    b = sum(p and not f for p, f in zip(policy, final, strict=True))
+    c = sum(f and not p for p, f in zip(policy, final, strict=True))
+    return 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+
+
+def test_intervals_and_mcnemar_recomputed_from_predictions(run_all):
     rows = read_rows(run_all)
     for model in ("beexformer", "fp-transformer-ee"):
         spec = get_model_spec(model)
@@ -121,12 +130,8 @@ def test_intervals_and_mcnemar_recomputed_from_predictions(run_all):
                      "flop_reduction_pct"):
             low, high = mine[(name, "ci95_low")], mine[(name, "ci95_high")]
             assert low <= mine[(name, "value")] <= high, (model, name)
-        final = [p == y for p, y in zip(table.preds[-1], table.labels, strict=True)]
-        policy = [p == y for p, y in zip(table.pred_policy, table.labels, strict=True)]
-        b = sum(p and not f for p, f in zip(policy, final, strict=True))
-        c = sum(f and not p for p, f in zip(policy, final, strict=True))
-        want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
-        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(want, abs=1e-12)
+        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(
+            _mcnemar_from_predictions(table), abs=1e-12)
 
 
 def test_model_bytes_equal_artifact_sizes(run_all):
@@ -241,8 +246,6 @@ def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp
 
 
 def test_seeds_write_a_seed_column_per_seed_files_and_evidence(tmp_path, checkpoint_cache):
-    from scipy.stats import binomtest
-
     out = tmp_path / "seeds"
     assert main(["-q", "bench", "--target", "cpu", "--models", "fp-transformer,beexformer",
                  "--seeds", "0,1", "--no-energy", "--out", str(out), *FAST]) == 0
@@ -254,12 +257,8 @@ def test_seeds_write_a_seed_column_per_seed_files_and_evidence(tmp_path, checkpo
         mine = {(r["metric"], r["stat"]): float(r["value"]) for r in rows
                 if r["model"] == "beexformer" and r["seed"] == seed}
         assert ("acc_policy", "ci95_low") in mine and ("acc_final", "ci95_high") in mine
-        final = [p == y for p, y in zip(table.preds[-1], table.labels, strict=True)]
-        policy = [p == y for p, y in zip(table.pred_policy, table.labels, strict=True)]
-        b = sum(p and not f for p, f in zip(policy, final, strict=True))
-        c = sum(f and not p for p, f in zip(policy, final, strict=True))
-        want = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
-        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(want, abs=1e-12)
+        assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(
+            _mcnemar_from_predictions(table), abs=1e-12)
     # The report reads every seed: one summary row per model and seed.
     from harness.report.build import build_report
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from harness.config import PRESETS
 from harness.metrics.latency import LoopSettings
+from harness.recipes import recipe_for
+from models.registry import get_model_spec
 
 # MLPerf LoadGen defaults are 10 s and 100 queries; smaller presets scale them down so
 # the default job stays within minutes on two cores.
@@ -44,5 +46,11 @@ class BenchConfig:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["loop"] = asdict(self.loop_settings())
-        out["preset_config"] = PRESETS.get(self.preset).to_dict()
+        preset = PRESETS.get(self.preset)
+        out["preset_config"] = preset.to_dict()
+        # The recipe each model trains with, and how it was chosen (harness/recipes.py).
+        out["recipes"] = {}
+        for name in self.models:
+            recipe, source = recipe_for(get_model_spec(name).family, preset)
+            out["recipes"][name] = {**recipe.to_dict(), "chosen_by": source}
         return out

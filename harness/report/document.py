@@ -175,6 +175,18 @@ def _config_lines(runs: list[Run], needle: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _recipes(runs: list[Run]) -> str:
+    """Each model's recipe as its run's config.json records it."""
+    found: dict[str, str] = {}
+    for run in runs:
+        for model, r in (run.config.get("recipes") or {}).items():
+            if isinstance(r, dict):
+                found[model] = (f"`{model}` lr {r.get('lr')}, binary lr {r.get('binary_lr')}, "
+                                f"warm-up {r.get('warmup_frac')}, {r.get('epochs')} epochs "
+                                f"({r.get('chosen_by')})")
+    return "; ".join(found.values()) + "." if found else "not recorded in these runs."
+
+
 def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
     policy_consts = _config_lines(runs, ("polic", "delta", "tau", "patience"))
     lengths = _config_lines(runs, ("max_len", "max_length", "seq_len"))
@@ -211,6 +223,12 @@ def conventions(runs: list[Run], tidy: pd.DataFrame) -> list[Block]:
         "patience t of pabee-patience) are **ours, not the paper's**: configurable, and "
         "calibrated on the validation split"
         + (f" (used here: {'; '.join(policy_consts)})." if policy_consts else "."),
+        "Training recipes are chosen on the validation split, never on test "
+        "(harness/recipes.py): " + _recipes(runs),
+        "Intervals: every accuracy figure and `flop_reduction_pct` carry a 95 % percentile "
+        "bootstrap over the test samples (2,000 resamples, fixed generator); "
+        "`acc_gain_from_exits_pts` carries the exact two-sided McNemar p of policy against "
+        "final exit. Across seeds, the mean and a 95 % Student-t interval from 3 seeds on.",
         "Numbers: integers in full, figures of 10,000 or more rounded to an integer, others to "
         "4 significant digits; summary.csv and tidy.csv hold the exact values.",
     ]

@@ -124,9 +124,11 @@ def test_recipe_per_family_and_its_record(checkpoint_cache):
     from harness.config import PRESETS
     from harness.recipes import preset_recipe, recipe_for
 
-    small = PRESETS.get("small")
+    small, tiny = PRESETS.get("small"), PRESETS.get("tiny")
+    for family in ("fp", "binarybert", "beexformer"):
+        assert "validation" in recipe_for(family, small)[1]
+        assert recipe_for(family, tiny)[0] == preset_recipe(tiny)  # tests keep the preset's
     assert recipe_for("fp", small)[0] != preset_recipe(small)
-    assert recipe_for("beexformer", small)[0] == preset_recipe(small)
     ckpt = train_model(TrainRequest("fp-transformer", "synthetic-2", "tiny"), quiet=True)
     assert ckpt.meta["recipe"]["epochs"] == len(ckpt.meta["history"])
     assert ckpt.meta["recipe_source"]

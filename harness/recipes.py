@@ -1,8 +1,9 @@
 """Training recipes per model family and preset, chosen on the validation split.
 
 A preset's own schedule (lr, binary_lr, warm-up, epochs) is every family's starting
-point. Where a family learns badly with it, a recipe chosen by a search on the
-validation split replaces it; test figures never choose one. `beexbench train
+point. At the default `small` preset each family's recipe was chosen by a search on the
+validation split (CHOSEN records the trials); other presets use their own schedule.
+Test figures never choose a recipe. `beexbench train
 --tune` runs such a search (the family's `TUNE_GRID` around the current recipe) and
 records every trial in the chosen checkpoint, so a user can redo it for another
 dataset or preset.

@@ -123,18 +123,28 @@ def exit_spans(entries: dict[str, Any]) -> dict[tuple[str, str, str], tuple[floa
     return {key: (min(v.values()), max(v.values()), v[max(v)]) for key, v in found.items()}
 
 
+def exit_span_width(key: str, cat: M.Metric,
+                    spans: dict[tuple[str, str, str], tuple[float, float, float]]
+                    ) -> float | None:
+    """How far an exit_share_tol figure moves, in its unit, if every sample's exit moved
+    from the shallowest to the deepest exit; None without per-exit counts."""
+    model, suffix = _key_parts(key)
+    span = spans.get((model, suffix, cat.per_exit))
+    if span is None:
+        return None
+    low, high, last = span
+    return 100.0 * (high - low) / last if cat.of_last else high - low
+
+
 def _learned_tolerance(key: str, cat: M.Metric, tol: float,
                        spans: dict[tuple[str, str, str], tuple[float, float, float]]
                        ) -> tuple[float, str]:
     """The tolerance in the figure's unit, and how it was derived."""
     if cat.tolerance != "exit_share_tol":
         return tol, f"{tol:g} {cat.unit}"
-    model, suffix = _key_parts(key)
-    span = spans.get((model, suffix, cat.per_exit))
-    if span is None:
+    width = exit_span_width(key, cat, spans)
+    if width is None:
         return 0.0, "exact (no per-exit counts in the baseline)"
-    low, high, last = span
-    width = 100.0 * (high - low) / last if cat.of_last else high - low
     return tol * width, f"{tol:g} of the exit span {width:.6g} {cat.unit}"
 
 

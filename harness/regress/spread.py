@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from harness.errors import UsageError
 from harness.metrics import catalog as M
 from harness.regress.baseline import build_baseline, key_metric
-from harness.regress.compare import exit_spans
+from harness.regress.compare import exit_span_width, exit_spans
 from harness.report.rundir import load_run
 
 
@@ -47,10 +47,7 @@ def spreads(entry_sets: list[dict]) -> list[Spread]:
                 out.append(Spread(key, M.STRUCTURAL, spread))
             continue
         if cat.tolerance == "exit_share_tol":
-            model, _, suffix = key.partition(";")
-            low, high, last = spans.get((model.split("/")[0], suffix, cat.per_exit),
-                                        (0.0, 0.0, 1.0))
-            width = 100.0 * (high - low) / last if cat.of_last else high - low
+            width = exit_span_width(key, cat, spans) or 0.0
             spread = spread / width if width else (0.0 if not spread else float("inf"))
         out.append(Spread(key, cat.tolerance, spread))
     return out

@@ -62,7 +62,7 @@ def _venv(plan: InstallPlan) -> list[str]:
 @nox.session(venv_params=_venv(PLAN))
 def tests(session: nox.Session) -> None:
     """The test suite (tiny presets, synthetic data, fake sysfs trees)."""
-    _install(session, "test", "ort")
+    _install(session, "test", "ort", "ray")
     session.run("pytest", "-q", *session.posargs)
 
 

@@ -255,8 +255,12 @@ def _offline(loop: LoopSettings) -> LoopSettings:
                         min_seconds=loop.min_seconds, batch_size=loop.batch_size)
 
 
-def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> Path:
-    """Validate everything cheap first, then open the run directory and measure."""
+def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
+              run_id: str | None = None) -> Path:
+    """Validate everything cheap first, then open the run directory and measure.
+
+    `run_id` names a new run (default: a fresh id); a resumed run keeps its own.
+    """
     progress = Progress(quiet)
     target = get_target(cfg.target)
     check_usable(cfg.runtimes, target.device())
@@ -270,7 +274,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool) -> 
     if not any(plan.values()):
         raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
-    run_id = new_run_id(cfg)
+    run_id = run_id or new_run_id(cfg)
     root = out or Path("results") / run_id
     store = RunStore.open(root, resume)
     try:

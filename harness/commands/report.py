@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Merge one or more run directories (several models, targets, hosts) into "
         "tidy.csv, summary.csv, PNG plots, report.md and a self-contained report.html.",
     )
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run or sweep directories")
     parser.add_argument("--out", required=True, metavar="DIR", help="report directory")
     parser.set_defaults(func=run)
 

@@ -15,7 +15,7 @@ from harness.report.document import build_document
 from harness.report.labels import series_labels
 from harness.report.plotdata import exit_depths, latency_samples, sweep_points
 from harness.report.plots import make_plots
-from harness.report.rundir import Run, load_run
+from harness.report.rundir import Run, expand_sweep, load_run
 from harness.results.atomic import atomic_write_text
 from harness.results.schema import RESULT_COLUMNS
 from harness.results.summary import build_summary
@@ -63,7 +63,7 @@ def _tidy_csv(tidy: pd.DataFrame) -> str:
 def build_report(run_dirs: list[str | Path], out_dir: str | Path) -> ReportFiles:
     """Load, merge and report on `run_dirs`; raise UsageError on any bad input."""
     out_dir = Path(out_dir)
-    runs = [load_run(p) for p in run_dirs]
+    runs = [load_run(p) for d in run_dirs for p in expand_sweep(Path(d))]
     _check_writable(out_dir)
     tidy = merge_results(runs)
     summary = build_summary(tidy)

@@ -191,6 +191,19 @@ def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataF
     return out
 
 
+def expand_sweep(path: Path) -> list[Path]:
+    """A sweep directory (`beexbench sweep`) stands for its run directories, one per
+    (target, seed); any other path stands for itself."""
+    from harness.sweep.store import cell_run_dirs, is_sweep_dir
+
+    if not is_sweep_dir(path):
+        return [path]
+    found = cell_run_dirs(path)
+    if not found:
+        raise UsageError(f"sweep directory {path}: no cell has finished yet")
+    return found
+
+
 def load_run(path: str | Path) -> Run:
     """Load one run directory; raise UsageError naming the input on anything malformed."""
     path = Path(path)

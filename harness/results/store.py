@@ -35,6 +35,27 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def take_lock(path: Path, what: str) -> None:
+    """Create the lock file `path` holding our pid; a stale one (its process gone) is
+    taken over, a live one is a UsageError naming `what`."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise UsageError(f"{what} is in use by process {pid}") from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return
+    raise UsageError(f"{what}: cannot take its lock")
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -64,24 +85,7 @@ class RunStore:
         return store
 
     def _lock(self) -> None:
-        path = self.root / LOCK
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    pid = int(path.read_text() or "0")
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _pid_alive(pid):
-                    raise UsageError(f"run directory {self.root} is in use by process {pid}") \
-                        from None
-                path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            return
-        raise UsageError(f"run directory {self.root}: cannot take its lock")
+        take_lock(self.root / LOCK, f"run directory {self.root}")
 
     def release(self) -> None:
         (self.root / LOCK).unlink(missing_ok=True)

@@ -1,0 +1,307 @@
+"""`beexbench sweep`: train once, measure every (target, model, seed) cell, locally or on Ray.
+
+The local executor is tested without Ray (its import is blocked); the Ray tests start a
+local Ray instance of 2 CPUs that offers the cpu target and skip when the ray extra is
+not installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UsageError
+from harness.metrics import catalog as M
+from harness.sweep.cells import KILL_HOOK, pack_dir, unpack_dir
+
+MODELS = ("fp-transformer", "beexformer")
+SEEDS = (0, 1)
+FAST = ["--models", ",".join(MODELS), "--seeds", ",".join(map(str, SEEDS)),
+        "--dataset", "synthetic-2", "--preset", "tiny", "--warmup", "1", "--min-queries", "3",
+        "--min-seconds", "0", "--batch-size", "16", "--threads", "1", "--no-energy"]
+SWEEP_TIMEOUT_S = 900  # a sweep that does not end by then has hung
+
+
+def rows_of(run: Path) -> list[dict[str, str]]:
+    with (run / "results.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def exact_rows(sweep: Path, target: str = "cpu") -> set[tuple]:
+    """Structural and learned rows of every cell of `target`: what the same checkpoints
+    must reproduce on any executor (latency, memory and energy are left out)."""
+    out = set()
+    for seed in SEEDS:
+        for r in rows_of(sweep / target / f"seed-{seed}"):
+            metric = M.lookup(r["metric"])
+            if metric is not None and metric.gate in (M.STRUCTURAL, M.LEARNED):
+                out.add((r["model"], r["seed"], r["policy"], r["runtime"], r["metric"],
+                         r["stat"], r["value"]))
+    return out
+
+
+def status(sweep: Path) -> dict:
+    return json.loads((sweep / "status.json").read_text())
+
+
+def trained(sweep: Path) -> list[str]:
+    return sorted(k for k, v in status(sweep)["trainings"].items() if v.get("trained"))
+
+
+def assert_every_cell(sweep: Path, target: str = "cpu") -> None:
+    for seed in SEEDS:
+        run = sweep / target / f"seed-{seed}"
+        done = json.loads((run / "progress.json").read_text())["done"]
+        assert sorted(done) == sorted(f"{m}@seed-{seed}" for m in MODELS)
+        rows = rows_of(run)
+        for model in MODELS:
+            mine = [r for r in rows if r["model"] == model]
+            assert mine and all(r["seed"] == str(seed) and r["target"] == target
+                                for r in mine)
+            assert {M.ACC_POLICY.name, M.MODEL_BYTES.name, M.LATENCY_MS.name} <= {
+                r["metric"] for r in mine}
+            assert (run / "predictions" / f"{model}.csv").is_file()
+        # one run id per run directory, the one its config.json names
+        assert {r["run_id"] for r in rows} == {
+            json.loads((run / "config.json").read_text())["run_id"]}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    """A checkpoint cache of this module's own, so every training here is counted."""
+    path = tmp_path_factory.mktemp("sweep-checkpoints")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BEEXBENCH_CHECKPOINTS", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def local_sweep(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "sweep"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "ray", None)  # the local executor must not need ray
+        assert main(["-q", "sweep", *FAST, "--out", str(out)]) == 0
+    return out
+
+
+# -- local executor ---------------------------------------------------------------------
+def test_local_sweep_trains_each_checkpoint_once_and_fills_every_cell(local_sweep):
+    assert trained(local_sweep) == sorted(f"{m}/seed-{s}" for m in MODELS for s in SEEDS)
+    assert_every_cell(local_sweep)
+    sweep = json.loads((local_sweep / "sweep.json").read_text())
+    assert sweep["format"] == "beexbench-sweep/1"
+    assert len(sweep["plan"]["cells"]) == len(MODELS) * len(SEEDS)
+
+
+def test_report_reads_a_whole_sweep(local_sweep, tmp_path):
+    out = tmp_path / "report"
+    assert main(["-q", "report", str(local_sweep), "--out", str(out)]) == 0
+    tidy = list(csv.DictReader(io.StringIO((out / "tidy.csv").read_text())))
+    assert {r["seed"] for r in tidy} == {str(s) for s in SEEDS}
+    assert len(tidy) == sum(len(rows_of(local_sweep / "cpu" / f"seed-{s}")) for s in SEEDS)
+    text = (out / "report.md").read_text()
+    assert "Across seeds" in text
+    assert "0, 1" in text  # each model's seeds aggregated in one line
+
+
+def test_killed_local_sweep_resumes_without_rerunning_finished_cells(local_sweep, cache,
+                                                                    tmp_path):
+    out = tmp_path / "sweep"
+    marker = tmp_path / "killed"
+    env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(cache),
+           KILL_HOOK: f"cpu/beexformer/seed-0={marker}"}
+    argv = [sys.executable, "-m", "harness", "-q", "sweep", *FAST, "--out", str(out)]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True,
+                          timeout=SWEEP_TIMEOUT_S)
+    assert proc.returncode != 0 and marker.exists()
+    before = json.loads((out / "cpu" / "seed-0" / "progress.json").read_text())["done"]
+    assert before == ["fp-transformer@seed-0"]  # the killed cell left no rows behind
+    assert {r["model"] for r in rows_of(out / "cpu" / "seed-0")} == {"fp-transformer"}
+    first = (out / "cpu" / "seed-0" / "results.csv").read_text()
+    proc = subprocess.run([*argv, "--resume"], env=env, capture_output=True, text=True,
+                          timeout=SWEEP_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr
+    cells = status(out)["cells"]
+    assert cells["cpu/beexformer/seed-0"]["attempts"] == 2
+    assert cells["cpu/fp-transformer/seed-0"]["attempts"] == 1  # never rerun
+    assert (out / "cpu" / "seed-0" / "results.csv").read_text().startswith(first)
+    assert trained(out) == []  # the module's cache already held every checkpoint
+    assert_every_cell(out)
+    assert exact_rows(out) == exact_rows(local_sweep)
+
+
+def test_unavailable_target_is_reported_not_fatal(local_sweep, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    # No CUDA device in this torch build: every cuda cell is missing, named, exit 1.
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    code = main(["-q", "sweep", *FAST, "--targets", "cpu,cuda", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("cuda/") == len(MODELS) * len(SEEDS) and "target cuda" in err
+    assert_every_cell(out)
+    assert {v["state"] for k, v in status(out)["cells"].items() if k.startswith("cuda/")} \
+        == {"unschedulable"}
+
+
+def test_existing_sweep_needs_resume_and_the_same_config(local_sweep, capsys):
+    before = (local_sweep / "sweep.json").read_text()
+    assert main(["-q", "sweep", *FAST, "--out", str(local_sweep)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    other = ["--models", "beexformer", *FAST[2:]]
+    assert main(["-q", "sweep", *other, "--out", str(local_sweep), "--resume"]) == 2
+    assert "another config" in capsys.readouterr().err
+    assert (local_sweep / "sweep.json").read_text() == before
+    # Resumed with the same arguments: nothing left to do, nothing trained.
+    assert main(["-q", "sweep", *FAST, "--out", str(local_sweep), "--resume"]) == 0
+    assert_every_cell(local_sweep)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--targets", "cpu,nope"], "nope"),
+    (["--targets", ","], "--targets"),
+    (["--address", "127.0.0.1:1"], "--executor ray"),
+    (["--retries", "-1"], "--retries"),
+])
+def test_bad_sweep_input_is_one_line_exit_2(tmp_path, capsys, argv, needle):
+    out = tmp_path / "sweep"
+    assert main(["-q", "sweep", *FAST, *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and needle in err
+    assert not out.exists()
+
+
+def test_missing_ray_extra_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    out = tmp_path / "sweep"
+    assert main(["-q", "sweep", *FAST, "--executor", "ray", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "beexbench[ray]" in err
+    assert not out.exists()
+
+
+def test_checkpoint_shipped_as_bytes_loads_the_same(local_sweep, cache, tmp_path):
+    from harness.checkpoint import load_checkpoint
+
+    original = load_checkpoint(next(p for p in sorted(cache.iterdir()) if p.is_dir()))
+    copy = load_checkpoint(unpack_dir(pack_dir(original.path), tmp_path / original.path.name))
+    assert copy.meta == original.meta
+    for name, tensor in original.model.state_dict().items():
+        assert copy.model.state_dict()[name].equal(tensor)
+
+
+def test_a_shipped_directory_cannot_write_outside_its_destination(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("../escaped")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(UsageError, match="escaped"):
+        unpack_dir(buf.getvalue(), tmp_path / "dest")
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "dest").exists()
+
+
+# -- Ray executor -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A local Ray instance with 2 CPUs offering the cpu target, whose workers keep a
+    checkpoint cache apart from the driver's and kill the first attempt of one cell."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    base = tmp_path_factory.mktemp("ray")
+    marker = base / "killed"
+    ray.init(num_cpus=2, include_dashboard=False, resources={"beexbench/cpu": 1},
+             log_to_driver=False, runtime_env={"env_vars": {
+                 "BEEXBENCH_CHECKPOINTS": str(base / "worker-checkpoints"),
+                 KILL_HOOK: f"cpu/beexformer/seed-1={marker}"}})
+    try:
+        yield base, marker
+    finally:
+        ray.shutdown()
+
+
+def _run_in_thread(argv: list[str]) -> int:
+    """main(argv) with a deadline: a sweep that hangs fails the test instead."""
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(main(argv)), daemon=True)
+    thread.start()
+    thread.join(SWEEP_TIMEOUT_S)
+    assert not thread.is_alive(), f"sweep did not finish in {SWEEP_TIMEOUT_S} s"
+    return result[0]
+
+
+@pytest.fixture(scope="module")
+def ray_sweep(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
+    """2 models x 2 seeds on targets cpu (offered) and arm (offered by no node)."""
+    base, marker = ray_cluster
+    driver_cache = base / "driver-checkpoints"
+    out = base / "sweep"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BEEXBENCH_CHECKPOINTS", str(driver_cache))
+        capture = io.StringIO()
+        mp.setattr(sys, "stderr", capture)
+        code = _run_in_thread(["-q", "sweep", *FAST, "--targets", "cpu,arm",
+                               "--executor", "ray", "--out", str(out)])
+    return out, code, capture.getvalue(), marker, driver_cache
+
+
+def test_ray_sweep_trains_each_checkpoint_once_and_fills_every_cell(ray_sweep):
+    out, code, _, _, _ = ray_sweep
+    assert code == 1  # the arm cells are missing
+    assert trained(out) == sorted(f"{m}/seed-{s}" for m in MODELS for s in SEEDS)
+    assert_every_cell(out)
+
+
+def test_ray_retries_a_killed_cell(ray_sweep):
+    out, _, _, marker, _ = ray_sweep
+    assert marker.exists(), "the first attempt of the cell should have been killed"
+    assert status(out)["cells"]["cpu/beexformer/seed-1"]["state"] == "done"
+    assert (out / "cpu" / "seed-1" / "cells" / "beexformer.json").is_file()
+
+
+def test_ray_unschedulable_target_is_named_without_hanging(ray_sweep):
+    out, _, err, _, _ = ray_sweep
+    arm = {k: v for k, v in status(out)["cells"].items() if k.startswith("arm/")}
+    assert len(arm) == len(MODELS) * len(SEEDS)
+    assert all(v["state"] == "unschedulable" and "beexbench/arm" in v["reason"]
+               for v in arm.values())
+    assert err.count("arm/") == len(arm) and "target arm" in err
+    assert not (out / "arm").exists()
+
+
+def test_ray_results_equal_local_on_the_same_checkpoints(ray_sweep, tmp_path):
+    out, _, _, _, driver_cache = ray_sweep
+    local = tmp_path / "local"
+    with pytest.MonkeyPatch.context() as mp:
+        # The driver's cache holds only the checkpoints shipped back from the workers.
+        mp.setenv("BEEXBENCH_CHECKPOINTS", str(driver_cache))
+        assert main(["-q", "sweep", *FAST, "--out", str(local)]) == 0
+    assert trained(local) == []  # nothing trained again: the shipped copies are complete
+    assert exact_rows(local) == exact_rows(out)
+    for seed in SEEDS:
+        for model in MODELS:
+            rel = Path("cpu") / f"seed-{seed}" / "predictions" / f"{model}.csv"
+            assert (local / rel).read_text() == (out / rel).read_text()
+
+
+def test_unreachable_address_is_one_line_exit_2(ray_cluster, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = _run_in_thread(["-q", "sweep", *FAST, "--executor", "ray",
+                           "--address", "127.0.0.1:1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "127.0.0.1:1" in err
+    assert not out.exists()

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -112,6 +113,30 @@ def test_report_reads_a_whole_sweep(local_sweep, tmp_path):
     text = (out / "report.md").read_text()
     assert "Across seeds" in text
     assert "0, 1" in text  # each model's seeds aggregated in one line
+
+
+def test_report_sets_the_targets_of_a_sweep_side_by_side(local_sweep, tmp_path):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(local_sweep, sweep)
+    # The same cells again as if a second target had measured them.
+    for seed in SEEDS:
+        arm = sweep / "arm" / f"seed-{seed}"
+        shutil.copytree(sweep / "cpu" / f"seed-{seed}", arm)
+        rows = rows_of(arm)
+        for r in rows:
+            r["target"] = "arm"
+        with (arm / "results.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    out = tmp_path / "report"
+    assert main(["-q", "report", str(sweep), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    section = text[text.index("## Across targets"):]
+    section = section[:section.index("\n## ", 1)]
+    assert " on arm" in section and " on cpu" in section
+    lines = [line for line in section.splitlines() if line.startswith("| beexformer")]
+    assert len(lines) == 1 and "(2 seeds)" in lines[0]
 
 
 def test_killed_local_sweep_resumes_without_rerunning_finished_cells(local_sweep, cache,

@@ -20,6 +20,7 @@ from harness.report.plots import Plot
 from harness.report.published import COLUMNS, published_paragraphs, published_rows
 from harness.report.rundir import Run
 from harness.report.seeds import across_seeds
+from harness.report.targets import across_targets
 from harness.report.versus import (
     BINARY_MODELS,
     EARLY_EXIT_MODEL,
@@ -287,6 +288,19 @@ def _across_seeds(summary: pd.DataFrame) -> list[Block]:
             Table(columns, rows, "across seeds")]
 
 
+def _across_targets(summary: pd.DataFrame) -> list[Block]:
+    columns, rows = across_targets(summary)
+    if not rows:
+        return []
+    return [Heading("Across targets"),
+            Paragraph("Each model on every target side by side: the p50 latency at batch 1 "
+                      "and the accuracy under its policy, each the mean over the seeds "
+                      "measured on that target. A sweep measures the same checkpoints "
+                      "everywhere, so accuracy differs between targets only by how each "
+                      "device rounds."),
+            Table(columns, rows, "across targets")]
+
+
 def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
                    plots: list[Plot]) -> list[Block]:
     """Every block of the report, in order."""
@@ -308,6 +322,7 @@ def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
         *published_tables(),
         *_versus_fp(runs),
         *_across_seeds(summary),
+        *_across_targets(summary),
         Heading("Summary"),
         *summary_tables(summary, keys),
         *versus_section(summary),

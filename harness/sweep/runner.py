@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import UsageError
 from harness.sweep.cells import CellSpec
 from harness.sweep.config import SweepConfig
 from harness.sweep.executor import Executor, Work
@@ -52,7 +53,11 @@ class Recorder:
 
     def cell_done(self, cell: MeasureCell, outcome: dict) -> None:
         config = run_config(self.store, self.cfg, cell.target, cell.seed)
-        self.store.commit_cell(cell.target, cell.model, cell.seed, config, outcome)
+        try:
+            self.store.commit_cell(cell.target, cell.model, cell.seed, config, outcome)
+        except UsageError as exc:  # what came back is not this cell's run directory
+            self.cell_failed(cell, str(exc))
+            return
         self.say(f"[sweep] {cell.name} done on {outcome.get('host')}")
 
     def cell_failed(self, cell: MeasureCell, reason: str, state: str = "failed") -> None:

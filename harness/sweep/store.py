@@ -152,7 +152,8 @@ class SweepStore:
 
     def start_cell(self, name: str) -> None:
         entry = self.status["cells"].setdefault(name, {"attempts": 0})
-        entry.update(state="running", reason="", attempts=int(entry.get("attempts", 0)) + 1)
+        entry.update(state="scheduled", reason="",
+                     attempts=int(entry.get("attempts", 0)) + 1)
         self._write_status()
 
     def record_training(self, name: str, info: dict) -> None:

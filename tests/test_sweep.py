@@ -104,18 +104,7 @@ def test_local_sweep_trains_each_checkpoint_once_and_fills_every_cell(local_swee
     assert len(sweep["plan"]["cells"]) == len(MODELS) * len(SEEDS)
 
 
-def test_report_reads_a_whole_sweep(local_sweep, tmp_path):
-    out = tmp_path / "report"
-    assert main(["-q", "report", str(local_sweep), "--out", str(out)]) == 0
-    tidy = list(csv.DictReader(io.StringIO((out / "tidy.csv").read_text())))
-    assert {r["seed"] for r in tidy} == {str(s) for s in SEEDS}
-    assert len(tidy) == sum(len(rows_of(local_sweep / "cpu" / f"seed-{s}")) for s in SEEDS)
-    text = (out / "report.md").read_text()
-    assert "Across seeds" in text
-    assert "0, 1" in text  # each model's seeds aggregated in one line
-
-
-def test_report_sets_the_targets_of_a_sweep_side_by_side(local_sweep, tmp_path):
+def test_report_reads_a_sweep_targets_side_by_side_seeds_aggregated(local_sweep, tmp_path):
     sweep = tmp_path / "sweep"
     shutil.copytree(local_sweep, sweep)
     # The same cells again as if a second target had measured them.
@@ -131,7 +120,14 @@ def test_report_sets_the_targets_of_a_sweep_side_by_side(local_sweep, tmp_path):
             writer.writerows(rows)
     out = tmp_path / "report"
     assert main(["-q", "report", str(sweep), "--out", str(out)]) == 0
+    tidy = list(csv.DictReader(io.StringIO((out / "tidy.csv").read_text())))
+    assert len(tidy) == sum(len(rows_of(sweep / t / f"seed-{s}"))
+                            for t in ("cpu", "arm") for s in SEEDS)
+    assert {(r["target"], r["seed"]) for r in tidy} == {
+        (t, str(s)) for t in ("cpu", "arm") for s in SEEDS}
     text = (out / "report.md").read_text()
+    seeds = text[text.index("## Across seeds"):]
+    assert "| beexformer | beex-entropy-drop | cpu | fake-quant | 0, 1 |" in seeds
     section = text[text.index("## Across targets"):]
     section = section[:section.index("\n## ", 1)]
     assert " on arm" in section and " on cpu" in section

@@ -255,13 +255,13 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
         ray.shutdown()
 
 
-def _run_in_thread(argv: list[str]) -> int:
+def _run_in_thread(argv: list[str], timeout_s: float = SWEEP_TIMEOUT_S) -> int:
     """main(argv) with a deadline: a sweep that hangs fails the test instead."""
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(main(argv)), daemon=True)
     thread.start()
-    thread.join(SWEEP_TIMEOUT_S)
-    assert not thread.is_alive(), f"sweep did not finish in {SWEEP_TIMEOUT_S} s"
+    thread.join(timeout_s)
+    assert not thread.is_alive(), f"sweep did not finish in {timeout_s} s"
     return result[0]
 
 
@@ -302,6 +302,15 @@ def test_ray_unschedulable_target_is_named_without_hanging(ray_sweep):
                for v in arm.values())
     assert err.count("arm/") == len(arm) and "target arm" in err
     assert not (out / "arm").exists()
+
+
+def test_ray_sweep_of_only_unoffered_targets_ends_at_once(ray_cluster, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = _run_in_thread(["-q", "sweep", *FAST, "--targets", "arm", "--executor", "ray",
+                           "--out", str(out)], timeout_s=120)
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("target arm") == len(MODELS) * len(SEEDS)
+    assert status(out)["trainings"] == {}  # nothing trained for cells that cannot run
 
 
 def test_ray_results_equal_local_on_the_same_checkpoints(ray_sweep, tmp_path):

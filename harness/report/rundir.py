@@ -25,6 +25,7 @@ import pandas as pd
 from harness.errors import UsageError
 from harness.metrics import catalog as M
 from harness.results.schema import RESULT_COLUMNS
+from harness.sweep.store import cell_run_dirs, is_sweep_dir
 
 PREDICTION_REQUIRED = ("id", "label", "exit_layer", "pred_policy")
 SAMPLE_COLUMNS = ("policy", "metric", "batch_size", "value")
@@ -194,8 +195,6 @@ def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataF
 def expand_sweep(path: Path) -> list[Path]:
     """A sweep directory (`beexbench sweep`) stands for its run directories, one per
     (target, seed); any other path stands for itself."""
-    from harness.sweep.store import cell_run_dirs, is_sweep_dir
-
     if not is_sweep_dir(path):
         return [path]
     found = cell_run_dirs(path)

@@ -43,7 +43,12 @@ def stratified_split(data: TextDataset, seed: int, val: float = 0.1, test: float
         parts["test"] += idx[:n_test]
         parts["val"] += idx[n_test:n_test + n_val]
         parts["train"] += idx[n_test + n_val:]
-    return Splits(*(tuple(sorted(parts[k])) for k in ("train", "val", "test")))
+    empty = [k for k in SPLIT_NAMES if not parts[k]]
+    if empty:
+        counts = ", ".join(f"{n} of {name!r}" for name, n in data.class_counts().items())
+        raise UsageError(f"dataset {data.name}: too few samples for a train/val/test split "
+                         f"({counts}; the {empty[0]} split would be empty)")
+    return Splits(*(tuple(sorted(parts[k])) for k in SPLIT_NAMES))
 
 
 def splits_from_fields(fields: Fields) -> Splits:

@@ -280,5 +280,9 @@ class Fields:
     def keys(self) -> list[str]:
         return list(self._obj)
 
+    def as_dict(self) -> dict[str, Any]:
+        """A shallow copy of the object, for callers that keep it once checked."""
+        return dict(self._obj)
+
     def __contains__(self, key: object) -> bool:
         return key in self._obj

@@ -72,7 +72,7 @@ from harness.errors import UsageError
 from harness.metrics import catalog as M
 from harness.report.rundir import Run
 from harness.results.atomic import atomic_write_text
-from harness.typed_json import Fields, load_json
+from harness.typed_json import Fields, load_json, one_line
 
 FORMAT = "beexbench-baseline"
 VERSION = 2
@@ -237,8 +237,9 @@ def validate(data: Any, path: str) -> dict[str, Any]:
     if defaults is not None:
         unknown = set(defaults.keys()) - set(DEFAULTS)
         if unknown:
-            raise UsageError(f"{where}: unknown \"defaults\": {', '.join(sorted(unknown))} "
-                             f"(valid: {', '.join(DEFAULTS)})")
+            names = ", ".join(sorted(unknown))
+            raise UsageError(one_line(f"{where}: unknown \"defaults\": {names} "
+                                      f"(valid: {', '.join(DEFAULTS)})"))
         for name in defaults.keys():
             defaults.float(name, min=0.0)
     if not isinstance(data.get("entries"), dict):
@@ -252,7 +253,11 @@ def validate(data: Any, path: str) -> dict[str, Any]:
                        and math.isfinite(x) for x in values):
                 raise samples.fail(name, "must be a list of finite numbers")
     entries = top.obj("entries")
-    data["entries"] = {key: _entry(key, entries.obj(key), data.get("samples", {}))
+    # null stands for absent: readers then find the empty object they expect
+    for name in ("source", "defaults", "samples"):
+        if data.get(name) is None:
+            data[name] = {}
+    data["entries"] = {key: _entry(key, entries.obj(key), data["samples"])
                        for key in entries.keys()}
     return data
 

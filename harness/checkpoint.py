@@ -88,7 +88,6 @@ def _read_meta(path: Path) -> tuple[dict, ModelConfig]:
     fields.str("preset")
     fields.int("seed", min=0, max=MAX_SEED)
     fields.str("split_hash")
-    fields.list("history", default=[])
     for entry in fields.objs("history", default=[]):
         entry.float("val_acc", min=0.0, max=100.0)
     cfg = read_model_config(fields.obj("model_config"))

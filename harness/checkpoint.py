@@ -12,6 +12,7 @@ renamed), and loaded only through safetensors and JSON: no pickle.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from models.exits import POLICIES, make_policy
 from models.registry import MODELS, get_model_spec
 from models.state_check import check_state, expected_state
 from models.transformer import EncoderClassifier, ModelConfig
+
+log = logging.getLogger(__name__)
 
 FORMAT = "beexbench-checkpoint/1"
 FILES = ("checkpoint.json", "tokenizer.json", "splits.json", "model.safetensors")
@@ -144,5 +147,31 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(path, meta, model, tokenizer, splits)
 
 
+CACHE_ENV = "BEEXBENCH_CHECKPOINTS"
+# Where earlier versions kept the cache: relative to the working directory, so that
+# running from elsewhere retrained everything. Still read, with one notice.
+LEGACY_ROOT = Path("results/checkpoints")
+_told: set[Path] = set()
+
+
 def checkpoint_root() -> Path:
-    return Path(os.environ.get("BEEXBENCH_CHECKPOINTS", "results/checkpoints"))
+    """BEEXBENCH_CHECKPOINTS, else $XDG_CACHE_HOME/beexbench/checkpoints (~/.cache/...)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "beexbench" / "checkpoints"
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where the checkpoint `name` is, or goes: the cache, unless only the old
+    working-directory cache has it (then that one, said once per process)."""
+    path = checkpoint_root() / name
+    legacy = LEGACY_ROOT / name
+    if path.exists() or os.environ.get(CACHE_ENV) or not legacy.is_dir():
+        return path
+    where = LEGACY_ROOT.resolve()
+    if where not in _told:
+        _told.add(where)
+        log.warning("reading checkpoints from the old cache %s; new ones go to %s (move the "
+                    "old ones there, or set %s)", where, checkpoint_root(), CACHE_ENV)
+    return legacy

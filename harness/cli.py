@@ -1,40 +1,127 @@
-"""`beexbench` command line: one subcommand per module in harness.commands."""
+"""`beexbench` command line: one subcommand per module in harness.commands.
+
+Command modules import only light modules at their top (argparse, the config
+dataclasses, the registries' names); whatever pulls in torch is imported inside their
+`run`, so that `--help`, `--version` and `list` start fast. A test holds every module
+in harness.commands to that.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 
 import harness.commands
+from harness import log, plugins
 from harness.errors import UsageError
+from harness.registry import unknown
+from harness.version import version
+
+# The global options, also accepted after the subcommand (as asv's common_args):
+# (flags, dest, argparse keywords).
+COMMON = (
+    (("-q", "--quiet"), "quiet", {"action": "store_true",
+                                  "help": "warnings and errors only: no progress, no bars"}),
+    (("-v", "--verbose"), "verbose", {"action": "count",
+                                      "help": "debug output"}),
+    (("--include",), "include", {"action": "append", "metavar": "MODULE",
+                                 "help": "import a plugin module (dotted name or .py path) "
+                                         "before running; repeatable; also "
+                                         f"{plugins.ENV}=mod1,mod2"}),
+)
+_CHOICE = re.compile(r"argument (?P<arg>\S+): invalid choice: '(?P<name>[^']*)' "
+                     r"\(choose from (?P<valid>.*)\)$")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default, except where there is none worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or default is None or default is False
+                or default == argparse.SUPPRESS
+                or not action.option_strings or action.nargs == 0
+                or "default" in text):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors are one line and exit status 2, like every other bad input."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
+        match = _CHOICE.match(message)
+        if match:
+            valid = [v.strip().strip("'") for v in match["valid"].split(",")]
+            message = f"argument {match['arg']}: " + unknown("choice", match["name"], valid)
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_common(parser: argparse.ArgumentParser, after: bool) -> None:
+    """The global options; after the subcommand they land in `<dest>_after` (argparse
+    would otherwise let the subcommand's defaults overwrite what came before it)."""
+    group = parser.add_argument_group("global options")
+    for flags, dest, kwargs in COMMON:
+        if after:
+            group.add_argument(*flags, dest=f"{dest}_after", default=argparse.SUPPRESS,
+                               **kwargs)
+        else:
+            group.add_argument(*flags, dest=dest, **kwargs)
+
+
+def command_modules() -> list[str]:
+    """Every module of harness.commands (each one subcommand), sorted by name."""
+    return sorted(info.name for info in pkgutil.iter_modules(harness.commands.__path__))
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="beexbench",
         description="Benchmark binarized, early-exit transformers on your hardware.",
+        epilog="Run `beexbench COMMAND --help` for a command's options.",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(harness.commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"harness.commands.{info.name}")
-        module.add_parser(sub)
+    parser.add_argument("--version", action="version", version=f"beexbench {version()}")
+    _add_common(parser, after=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in command_modules():
+        before = set(sub.choices)
+        importlib.import_module(f"harness.commands.{name}").add_parser(sub)
+        for added in set(sub.choices) - before:
+            _add_common(sub.choices[added], after=True)
     return parser
+
+
+def _merge_common(args: argparse.Namespace) -> argparse.Namespace:
+    """One value per global option, wherever it was given."""
+    args.quiet = bool(args.quiet or getattr(args, "quiet_after", False))
+    args.verbose = (args.verbose or 0) + (getattr(args, "verbose_after", None) or 0)
+    args.include = (args.include or []) + (getattr(args, "include_after", None) or [])
+    for dest in ("quiet_after", "verbose_after", "include_after"):
+        if hasattr(args, dest):
+            delattr(args, dest)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _merge_common(parser.parse_args(argv))
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.quiet and args.verbose:
+        print("beexbench: error: -q and -v contradict each other; give one", file=sys.stderr)
+        return 2
+    log.configure(log.QUIET if args.quiet else min(args.verbose, 1))
     try:
+        plugins.load(plugins.requested(args.include))
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"beexbench: error: {exc}", file=sys.stderr)

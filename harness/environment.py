@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import platform
 import socket
-import subprocess
 import sys
 from functools import cache
 from typing import Any
 
 import torch
 
+from harness.version import revision
 from targets.base import Target
 
 
 @cache
 def git_sha() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+    """beexbench's own revision, not the working directory's (harness.version)."""
+    return revision()
 
 
 def host() -> str:

@@ -12,7 +12,7 @@ little. The epoch with the best validation accuracy of the last exit is kept.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,13 +23,14 @@ import torch
 import torch.nn.functional as F
 
 from harness.calibrate import choose, sweep
-from harness.checkpoint import Checkpoint, checkpoint_root, load_checkpoint, save_checkpoint
+from harness.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
 from harness.config import MAX_SEED, PRESETS, Preset, config_hash
 from harness.data.base import TextDataset
 from harness.data.registry import load_dataset
 from harness.data.splits import stratified_split
 from harness.data.tokenizer import encode, train_tokenizer
 from harness.evaluate import record_exits
+from harness.log import bar
 from harness.ranges import check_int
 from harness.recipes import Recipe, recipe_for, tune_candidates
 from harness.results.atomic import atomic_write_text
@@ -38,6 +39,8 @@ from models.exits import make_policy
 from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 from targets.threads import set_host_threads
+
+log = logging.getLogger(__name__)
 
 # Bump when a change to the code changes what training produces: it keys the cache.
 TRAINING_CODE_VERSION = 9
@@ -73,7 +76,7 @@ class TrainRequest:
         })
 
     def checkpoint_dir(self) -> Path:
-        return checkpoint_root() / f"{self.model}--{self.dataset}--{self.preset}--{self.key()}"
+        return checkpoint_path(f"{self.model}--{self.dataset}--{self.preset}--{self.key()}")
 
 
 def exit_weights(n_exits: int) -> torch.Tensor:
@@ -117,7 +120,7 @@ def param_groups(model: EncoderClassifier, preset: Preset, recipe: Recipe) -> li
 
 def _progress(quiet: bool, message: str) -> None:
     if not quiet:
-        print(message, file=sys.stderr, flush=True)
+        log.info(message)
 
 
 @contextmanager
@@ -177,7 +180,10 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
     for epoch in range(1, recipe.epochs + 1):
         model.train()
         total_loss = 0.0
-        for batch in sortish_batches(train_idx, lengths, preset.batch_size, gen):
+        steps = bar(sortish_batches(train_idx, lengths, preset.batch_size, gen),
+                    total=steps_per_epoch, desc=f"{request.model} epoch {epoch}/{recipe.epochs}",
+                    unit="step")
+        for batch in steps:
             width = int(lengths[batch].max())
             logits = model(ids[batch, :width])  # [n_exits, B, C]
             y = labels[batch]
@@ -243,7 +249,7 @@ def tune(request: TrainRequest, quiet: bool = False,
                        "checkpoint": ckpt.path.name})
         _progress(quiet, f"[{request.model}] tune: {recipe.describe()}: val acc {best:.2f}%")
     chosen = max(trials, key=lambda t: t["best_val_acc"])  # the first of equals wins
-    path = checkpoint_root() / chosen["checkpoint"]
+    path = checkpoint_path(chosen["checkpoint"])
     meta = json.loads((path / "checkpoint.json").read_text())
     meta["tuning"] = trials
     atomic_write_text(path / "checkpoint.json", json.dumps(meta, indent=2))

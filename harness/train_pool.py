@@ -10,12 +10,22 @@ cache (atomically); the caller then loads it from there.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-import sys
 from concurrent.futures import ProcessPoolExecutor
 
+from harness import log, plugins
 from harness.data.base import TextDataset
 from harness.train import TrainRequest, train_model
+
+logger = logging.getLogger(__name__)
+
+
+def _start_worker(verbosity: int, plugin_names: list[str]) -> None:
+    """A spawned worker starts bare: give it the parent's output settings and plugins
+    (no bars: several processes would draw over each other)."""
+    log.configure(verbosity, bars=False)
+    plugins.load(plugin_names)
 
 
 def _train_one(request: TrainRequest, data: TextDataset, quiet: bool) -> None:
@@ -34,12 +44,13 @@ def train_missing(requests: list[TrainRequest], data: TextDataset, cpus: int,
     if workers < 2:
         return  # nothing to share: the caller trains them one by one
     if not quiet:
-        print(f"training {len(missing)} models in {workers} processes of {threads} "
-              f"thread{'s' if threads > 1 else ''}: {', '.join(r.model for r in missing)}",
-              file=sys.stderr, flush=True)
+        logger.info("training %d models in %d processes of %d thread%s: %s", len(missing),
+                    workers, threads, "s" if threads > 1 else "",
+                    ", ".join(r.model for r in missing))
     # spawn, not fork: a forked child of a process that already ran OpenMP can hang.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(log.verbosity(), plugins.loaded())) as pool:
         futures = [pool.submit(_train_one, r, data, quiet) for r in missing]
         try:
             for future in futures:

@@ -78,18 +78,18 @@ class ExitPolicy(ABC):
 
     @property
     def name(self) -> str:
-        return type(self).registered_name  # type: ignore[attr-defined]
+        return getattr(type(self), "registered_name", type(self).__name__)
 
 
-POLICIES: Registry[type[ExitPolicy]] = Registry("policy")
+def _name_policy(name: str, cls: type[ExitPolicy]) -> None:
+    # `policy.name` reads this, so a class registered through the public
+    # `POLICIES.register` (a plugin's) is named as well as a built-in one.
+    cls.registered_name = name  # type: ignore[attr-defined]
 
 
-def _register(name: str):
-    def wrap(cls: type[ExitPolicy]) -> type[ExitPolicy]:
-        cls.registered_name = name  # type: ignore[attr-defined]
-        return POLICIES.register(name)(cls)
-
-    return wrap
+POLICIES: Registry[type[ExitPolicy]] = Registry("policy", entry_points="beexbench.policies",
+                                                on_register=_name_policy)
+_register = POLICIES.register
 
 
 def _continue(entropy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

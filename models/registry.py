@@ -28,7 +28,7 @@ class ModelSpec:
         return EncoderClassifier(self.config(base))
 
 
-MODELS: Registry[ModelSpec] = Registry("model")
+MODELS: Registry[ModelSpec] = Registry("model", entry_points="beexbench.models")
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:

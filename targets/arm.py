@@ -40,6 +40,8 @@ CODECARBON_ARM_NOTE = (
 class ArmTarget(CpuTarget):
     """The cpu target plus board sensors; `sample_hz` sets the power sampling rate."""
 
+    description = "an ARM board (Raspberry Pi, Jetson): the cpu target plus board power sensors"
+
     name = "arm"
 
     def __init__(self, affinity: Iterable[int] | None = None,

@@ -6,4 +6,4 @@ from __future__ import annotations
 from harness.registry import Registry
 from targets.base import Target
 
-TARGETS = Registry[type[Target]]("target")
+TARGETS = Registry[type[Target]]("target", entry_points="beexbench.targets")

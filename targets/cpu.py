@@ -35,6 +35,8 @@ def _cpu_model(probe: Probe) -> Probe:
 class CpuTarget(Target):
     """Always available; affinity (a set of CPU ids) is applied when given."""
 
+    description = "any CPU: perf_counter timing, RAPL energy where readable, else estimated"
+
     name = "cpu"
     timing_source = "time.perf_counter"
 

@@ -52,6 +52,8 @@ def cuda_availability() -> Availability:
 class CudaTarget(Target):
     """One CUDA device (`index`, default the current one)."""
 
+    description = "an NVIDIA GPU: CUDA event timing, NVML energy, max allocated memory"
+
     name = "cuda"
     timing_source = "cuda-events"
 

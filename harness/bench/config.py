@@ -1,4 +1,8 @@
-"""The benchmark's whole configuration, a frozen dataclass written to config.json."""
+"""The benchmark's whole configuration, a frozen dataclass written to config.json.
+
+It is the one source of bench's defaults: the CLI (harness/commands/bench.py) and the
+nox sessions (noxfile.py) read them here, so this module imports nothing heavy.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
 from harness.ranges import check_int, max_threads
 from harness.recipes import recipe_for
-from models.registry import get_model_spec
+
+# The main job's models: the reference and the baselines its ratios are against.
+DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer")
 
 # MLPerf LoadGen defaults are 10 s and 100 queries; smaller presets scale them down so
 # the default job stays within minutes on two cores.
@@ -23,10 +29,10 @@ LOOP_DEFAULTS = {
 
 @dataclass(frozen=True)
 class BenchConfig:
-    target: str
-    models: tuple[str, ...]
-    dataset: str
-    preset: str
+    target: str = "cpu"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    dataset: str = "rt-polarity"
+    preset: str = "small"
     seeds: tuple[int, ...] = (0,)  # each trains and is measured; rows carry `seed`
     split: str = "test"
     threads: int | None = None  # None: every core the process may use
@@ -56,6 +62,8 @@ class BenchConfig:
         return Path(self.data_dir) if self.data_dir else None
 
     def to_dict(self) -> dict:
+        from models.registry import get_model_spec
+
         out = asdict(self)
         out["loop"] = asdict(self.loop_settings())
         preset = PRESETS.get(self.preset)

@@ -15,15 +15,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
+import logging
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.bench.config import BenchConfig
 from harness.bench.rows import RowContext
-from harness.bench.runtimes import Runnable, applies, check_usable, deploy, label, why_not
+from harness.bench.runtimes import (
+    Runnable,
+    applies,
+    check_usable,
+    deploy,
+    label,
+    policy_label,
+    why_not,
+)
 from harness.bench.structural import op_figures, unsupported_listing
 from harness.checkpoint import Checkpoint
 from harness.data.base import TextDataset
@@ -31,6 +40,7 @@ from harness.data.registry import load_dataset
 from harness.environment import environment, git_sha, host
 from harness.errors import UsageError
 from harness.evaluate import ExitRecord, apply_policy, record_exits
+from harness.log import bar
 from harness.metrics import catalog as M
 from harness.metrics.energy import measure_energy
 from harness.metrics.flops import FlopReport, count_ops, expected_counts
@@ -48,21 +58,24 @@ from models.registry import ModelSpec, get_model_spec
 from targets.base import EnergyUnavailable, Target
 from targets.registry import get_target
 
-DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer")
-
 
 def new_run_id(cfg: BenchConfig) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{cfg.target}-{cfg.preset}-{uuid.uuid4().hex[:6]}"
 
 
+log = logging.getLogger(__name__)
+
+
 class Progress:
+    """The run's progress lines (harness.log decides where they go); quiet drops them."""
+
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
+            log.info(message)
 
 
 class Bench:
@@ -112,7 +125,9 @@ class Bench:
                               split.lengths).to_cpu()
         for policy_name in spec.policies:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
-            pctx = ctx.with_policy(policy_name)
+            # A policy the runtime's engine cannot decide runs another way: say which.
+            pctx = replace(ctx.with_policy(policy_name),
+                           runtime=policy_label(runtime, deployed.model, policy))
             rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
                                      default=policy_name == spec.default_policy)
         return rows
@@ -196,9 +211,11 @@ class Bench:
         self.target.reset_peak_memory()
         with PeakRss() as peak:
             self.progress(f"[{ctx.model}] {policy.name}: latency, batch 1")
-            single = run_until(one, self.target.timer(), loop, len(singles))
+            single = _looped(one, self.target.timer(), loop, len(singles),
+                             f"{ctx.model} latency")
             self.progress(f"[{ctx.model}] {policy.name}: throughput, batch {loop.batch_size}")
-            offline = run_until(many, self.target.timer(), _offline(loop), len(batches))
+            offline = _looped(many, self.target.timer(), _offline(loop), len(batches),
+                              f"{ctx.model} throughput")
         rows = [ctx.row(M.LATENCY_MS.name, v, stat=k, source=timing_source, batch_size=1)
                 for k, v in single.stats().items()]
         rows += [ctx.row(M.CPU_TIME_MS.name, v, stat=k, source="time.process_time",
@@ -222,8 +239,10 @@ class Bench:
         self.progress(f"[{ctx.model}] {ctx.policy}: energy over {loop.min_seconds:g} s "
                       f"+ idle baseline")
         try:
-            result = measure_energy(self.target.energy_meter(), query, n_inputs,
-                                    loop.min_seconds)
+            with bar(total=round(2 * loop.min_seconds, 1), desc=f"{ctx.model} energy",
+                     unit="s") as shown:
+                result = measure_energy(self.target.energy_meter(), query, n_inputs,
+                                        loop.min_seconds, on_progress=shown.update)
         except EnergyUnavailable as exc:
             self.progress(f"[{ctx.model}] energy not measured: {exc}")
             return []
@@ -249,17 +268,53 @@ class Bench:
         atomic_write_text(path, buf.getvalue())
 
 
+def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str):
+    """run_until with a bar of its queries (updated every 100, outside the timed span)."""
+    with bar(total=loop.min_queries, desc=desc, unit="q") as shown:
+        done = [0]
+
+        def advance(i: int) -> None:
+            shown.update(i - done[0])
+            done[0] = i
+
+        return run_until(query, timer, loop, n_inputs, on_progress=advance)
+
+
 def _offline(loop: LoopSettings) -> LoopSettings:
     """Offline queries are whole batches: fewer of them make the same minimum duration."""
     return LoopSettings(warmup=max(1, loop.warmup // 4), min_queries=max(5, loop.min_queries // 10),
                         min_seconds=loop.min_seconds, batch_size=loop.batch_size)
 
 
+def config_differences(previous: dict, current: dict, prefix: str = "") -> list[str]:
+    """The fields (dotted for nested ones) in which two config.json contents differ."""
+    names = []
+    for key in sorted(set(previous) | set(current)):
+        old, new = previous.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += config_differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+def _describe_differences(previous: dict, current: dict) -> str:
+    shown = []
+    for name in config_differences(previous, current):
+        old, new = previous, current
+        for part in name.split("."):
+            old = old.get(part) if isinstance(old, dict) else None
+            new = new.get(part) if isinstance(new, dict) else None
+        shown.append(f"{name} (run: {json.dumps(old)}, now: {json.dumps(new)})")
+    return "; ".join(shown)
+
+
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
-              run_id: str | None = None) -> Path:
+              run_id: str | None = None, force: bool = False) -> Path:
     """Validate everything cheap first, then open the run directory and measure.
 
-    `run_id` names a new run (default: a fresh id); a resumed run keeps its own.
+    `run_id` names a new run (default: a fresh id); a resumed run keeps its own. `force`
+    replaces an existing run directory (harness.results.store.RunStore.open).
     """
     progress = Progress(quiet)
     target = get_target(cfg.target)
@@ -276,7 +331,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     data = load_dataset(cfg.dataset, cfg.data_path())
     run_id = run_id or new_run_id(cfg)
     root = out or Path("results") / run_id
-    store = RunStore.open(root, resume)
+    store = RunStore.open(root, resume, force)
     try:
         # Compare as JSON sees it (tuples become lists).
         config = json.loads(json.dumps({"run_id": run_id, **cfg.to_dict()}))
@@ -284,10 +339,12 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         if config_path.exists():
             previous = json.loads(config_path.read_text())
             run_id = previous.get("run_id", run_id)
-            if {k: v for k, v in previous.items() if k != "run_id"} != \
-                    {k: v for k, v in config.items() if k != "run_id"}:
-                raise UsageError(f"{config_path}: the run was started with another config; "
-                                 f"resume it with the same arguments")
+            differs = _describe_differences(
+                {k: v for k, v in previous.items() if k != "run_id"},
+                {k: v for k, v in config.items() if k != "run_id"})
+            if differs:
+                raise UsageError(f"{config_path}: the run was started with another config: "
+                                 f"{differs}; resume it with the same arguments")
         else:
             store.write_json("config.json", config)
         bench = Bench(cfg, target, store, data, run_id, progress)

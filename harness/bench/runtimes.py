@@ -22,6 +22,7 @@ import torch
 
 from harness.bench.structural import Figure, deployed_size_figures, size_figures
 from harness.errors import UsageError
+from harness.registry import unknown
 from models.exits import ExitPolicy
 from models.registry import ModelSpec
 from models.transformer import EncoderClassifier, InferenceOutput, ModelConfig
@@ -62,7 +63,7 @@ def parse_runtimes(text: str) -> tuple[str, ...]:
         raise UsageError("--runtimes is empty")
     for name in names:
         if name not in RUNTIMES:
-            raise UsageError(f"unknown runtime {name!r}; valid: {', '.join(RUNTIMES)}")
+            raise UsageError(unknown("runtime", name, list(RUNTIMES)))
     return names
 
 
@@ -100,6 +101,25 @@ def label(runtime: str) -> str:
 
         return get_backend().name
     return runtime
+
+
+# The suffix of a packed-native row whose exit policy the engine has no rule for: its
+# blocks ran on the engine, its early-exit loop in Python (models.packed.engine).
+PYTHON_EXITS = "+python-exits"
+
+
+def policy_label(runtime: str, model: Runnable, policy: ExitPolicy) -> str:
+    """The `runtime` column of a policy's rows: `label(runtime)`, unless the native engine
+    could not decide this policy and the Python exit loop ran it."""
+    name = label(runtime)
+    if runtime != PACKED:
+        return name
+    from models.packed.engine import NativeInfer
+
+    infer = getattr(model, "infer", None)
+    if isinstance(infer, NativeInfer) and not infer.decides(policy):
+        return name + PYTHON_EXITS
+    return name
 
 
 def _fake_quant(model: EncoderClassifier, name: str, artifacts: Path,

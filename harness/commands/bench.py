@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from harness.bench.config import LOOP_DEFAULTS, BenchConfig
-from harness.bench.runner import DEFAULT_MODELS, run_bench
-from harness.bench.runtimes import FAKE_QUANT, RUNTIMES, parse_runtimes
-from harness.config import PRESETS
 from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
-from harness.report.rundir import load_run
-from harness.results.summary import build_summary, console_table
-from models.registry import resolve_models
+
+DEFAULTS = BenchConfig()
+# The bench runtimes, named here so that --help needs no torch (harness.bench.runtimes
+# imports it); a test holds the two lists equal.
+RUNTIME_NAMES = ("fake-quant", "packed", "ort", "ort-int8")
+LOOP_HELP = {
+    "warmup": "untimed queries before each loop",
+    "min_queries": "each latency loop runs at least this many queries",
+    "min_seconds": "... and at least this long",
+    "batch_size": "batch of the throughput (Offline) loop",
+}
 
 
 def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
-    given = {k: getattr(args, k) for k in ("warmup", "min_queries", "min_seconds", "batch_size")
-             if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in LOOP_HELP if getattr(args, k) is not None}
     if not given:
         return None
     base = LOOP_DEFAULTS.get(args.preset, LOOP_DEFAULTS["small"])
@@ -28,7 +33,7 @@ def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
 def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
     """--seeds 0,1,2 (or the one --seed); BenchConfig checks they are distinct and in range."""
     if args.seeds is None:
-        texts = [args.seed if args.seed is not None else "0"]
+        texts = [args.seed if args.seed is not None else str(DEFAULTS.seeds[0])]
     elif args.seed is not None:
         raise UsageError("give --seed or --seeds, not both")
     else:
@@ -42,6 +47,13 @@ def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.bench.runner import run_bench
+    from harness.bench.runtimes import parse_runtimes
+    from harness.config import PRESETS
+    from harness.report.rundir import load_run
+    from harness.results.summary import build_summary, console_table
+    from models.registry import resolve_models
+
     PRESETS.get(args.preset)
     cfg = BenchConfig(
         target=args.target, models=resolve_models(args.models), dataset=args.dataset,
@@ -50,35 +62,58 @@ def run(args: argparse.Namespace) -> int:
         energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
-    root = run_bench(cfg, args.out, args.resume, args.quiet)
+    root = run_bench(cfg, args.out, args.resume, args.quiet, force=args.force)
     print(console_table(build_summary(load_run(root).results)))
     print(f"results: {root}")
     return 0
 
 
+def _loop_defaults() -> str:
+    return "; ".join(f"{preset}: " + ", ".join(f"{f.name} {getattr(loop, f.name):g}"
+                                               for f in fields(loop))
+                     for preset, loop in LOOP_DEFAULTS.items())
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure models on a target (trains missing checkpoints)")
-    p.add_argument("--target", default="cpu")
-    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                   help="comma-separated names, or 'all'")
-    p.add_argument("--dataset", default="rt-polarity")
-    p.add_argument("--preset", default="small")
-    p.add_argument("--seed", default=None, help="one training seed (default 0)")
+    p = sub.add_parser(
+        "bench", help="measure models on a target (trains missing checkpoints)",
+        description="Train what is missing, then measure every model on one target and "
+                    "write a run directory of tidy result rows.",
+        epilog=f"Loop defaults per preset ({_loop_defaults()}); other presets take "
+               "small's.")
+    p.add_argument("--target", default=DEFAULTS.target,
+                   help="hardware target (`beexbench targets` lists them)")
+    p.add_argument("--models", default=",".join(DEFAULTS.models),
+                   help="comma-separated model names, or 'all' (`beexbench list models`)")
+    p.add_argument("--dataset", default=DEFAULTS.dataset,
+                   help="dataset name (`beexbench list datasets`)")
+    p.add_argument("--preset", default=DEFAULTS.preset,
+                   help="model shape and schedule (`beexbench list presets`)")
+    p.add_argument("--seed", default=None,
+                   help=f"one training seed (default {DEFAULTS.seeds[0]})")
     p.add_argument("--seeds", default=None, metavar="S1,S2",
-                   help="training seeds, each trained and measured (default: 0)")
-    p.add_argument("--split", default="test", choices=("val", "test"))
-    p.add_argument("--out", type=Path, default=None, help="run directory (default results/<id>)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    p.add_argument("--runtimes", default=FAKE_QUANT, metavar="R1,R2",
+                   help="training seeds, each trained and measured; rows carry `seed` "
+                        f"(default: {','.join(map(str, DEFAULTS.seeds))})")
+    p.add_argument("--split", default=DEFAULTS.split, choices=("val", "test"),
+                   help="the split accuracy is measured on")
+    p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
+                   help="run directory (default: results/<run_id>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out, with the same arguments")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --out run directory with a new run")
+    p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
                    help=f"comma-separated, each model under every one that applies to it: "
-                        f"{', '.join(RUNTIMES)}")
+                        f"{', '.join(RUNTIME_NAMES)}")
     # The one-runtime spelling of earlier versions: a one-item --runtimes.
     p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all)")
-    p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--min-queries", type=int, default=None)
-    p.add_argument("--min-seconds", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None, help="Offline batch size")
+    p.add_argument("--threads", type=int, default=DEFAULTS.threads,
+                   help="intra-op threads (default: every core the process may use)")
+    for name, text in LOOP_HELP.items():
+        kind = float if name == "min_seconds" else int
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+                       help=f"{text} (default: the preset's, below)")
     p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir,
+                   help="directory of GLUE TSV files, for glue-* datasets")
     p.set_defaults(func=run)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 
 from harness.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 
 def _shown(value: float) -> str:
@@ -41,14 +43,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--length {length}: preset {preset.name!r} takes 1..{preset.max_len}")
     rows = []
     for name in names:
-        if not args.quiet:
-            print(f"[{name}] counting at {preset.name} shape, length {length}", file=sys.stderr,
-                  flush=True)
+        log.info("[%s] counting at %s shape, length %d", name, preset.name, length)
         counted = count_model(name, preset, length)
         if counted.unsupported:
             missed = ", ".join(f"{op} ({n})" for op, n in counted.unsupported.items())
-            print(f"beexbench: warning: [{name}] ops fvcore could not count: {missed}",
-                  file=sys.stderr)
+            log.warning("warning: [%s] ops fvcore could not count: %s", name, missed)
         rows += tidy_rows(name, preset, length, counted)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -60,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("count", help="sizes and op counts of untrained models of a preset's "
                                      "shape (no training, no data)")
-    p.add_argument("--models", required=True, help="comma-separated names, or 'all'")
-    p.add_argument("--preset", required=True)
+    p.add_argument("--models", required=True,
+                   help="comma-separated model names, or 'all' (`beexbench list models`)")
+    p.add_argument("--preset", required=True,
+                   help="the shape counted (`beexbench list presets`)")
     p.add_argument("--length", type=int, default=None,
                    help="tokens per sample (default: the preset's max length)")
     p.add_argument("--json", action="store_true", help="print the tidy rows as a JSON list")

@@ -1,4 +1,4 @@
-"""`beexbench list {models,datasets,policies,targets,presets}`."""
+"""`beexbench list {models,datasets,policies,targets,presets}`: names and descriptions."""
 
 from __future__ import annotations
 
@@ -7,35 +7,47 @@ import argparse
 KINDS = ("models", "datasets", "policies", "targets", "presets")
 
 
-def names(kind: str) -> list[str]:
+def described(kind: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of every registered entry of a kind, plugins included."""
     if kind == "models":
-        from models.registry import model_names
+        from models.registry import MODELS, model_names
 
-        return model_names()
+        return [(n, MODELS.describe(n)) for n in model_names()]
     if kind == "datasets":
-        from harness.data.registry import dataset_names
+        from harness.data.registry import DATASETS, dataset_names
 
-        return dataset_names()
+        return [(n, DATASETS.describe(n)) for n in dataset_names()]
     if kind == "policies":
         from models.exits import POLICIES
 
-        return POLICIES.names()
+        return [(n, POLICIES.describe(n)) for n in POLICIES.names()]
     if kind == "presets":
         from harness.config import PRESETS
 
-        return PRESETS.names()
+        return [(n, _preset_shape(PRESETS.get(n))) for n in PRESETS.names()]
     from targets.registry import TARGETS
 
-    return TARGETS.names()
+    return [(n, TARGETS.describe(n)) for n in TARGETS.names()]
+
+
+def _preset_shape(preset) -> str:
+    return (f"d_model {preset.d_model}, {preset.heads} heads, {preset.blocks} blocks, "
+            f"max length {preset.max_len}, vocab {preset.vocab_size}")
+
+
+def names(kind: str) -> list[str]:
+    return [name for name, _ in described(kind)]
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in names(args.kind):
-        print(name)
+    rows = described(args.kind)
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}".rstrip())
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list registered names")
-    p.add_argument("kind", choices=KINDS)
+    p = sub.add_parser("list", help="list registered names, with a line on each")
+    p.add_argument("kind", choices=KINDS, help="which registry")
     p.set_defaults(func=run)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from harness.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -14,6 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run or sweep directories")
     parser.add_argument("--out", required=True, metavar="DIR", help="report directory")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the report in an existing --out directory")
     parser.set_defaults(func=run)
 
 
@@ -21,6 +26,10 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not pay for pandas and matplotlib.
     from harness.report import build_report
 
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise UsageError(f"--out {out} exists; pass --force to replace its report or choose "
+                         "another --out")
     files = build_report(args.run_dirs, args.out)
     if not getattr(args, "quiet", False):
         print(f"report: {files.markdown} and {files.html} ({len(files.plots)} plots)")

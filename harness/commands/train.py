@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.bench.config import BenchConfig
 from harness.errors import UsageError
-from harness.train import TrainRequest, train_model, tune
+
+DEFAULTS = BenchConfig()
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.train import TrainRequest, train_model, tune
+
     request = TrainRequest(args.model, args.dataset, args.preset, args.seed, args.data_dir)
     if args.tune:
         if args.force:
@@ -28,13 +32,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one model from scratch (cached by config hash)")
-    p.add_argument("--model", required=True)
-    p.add_argument("--dataset", default="rt-polarity")
-    p.add_argument("--preset", default="small")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", type=Path, default=None, help="GLUE TSV directory")
-    p.add_argument("--force", action="store_true", help="retrain even if cached")
+    p = sub.add_parser("train", help="train one model from scratch (cached by config hash)",
+                       description="Train one model, or reuse its cached checkpoint "
+                                   "(BEEXBENCH_CHECKPOINTS, default "
+                                   "$XDG_CACHE_HOME/beexbench/checkpoints).")
+    p.add_argument("--model", required=True, help="model name (`beexbench list models`)")
+    p.add_argument("--dataset", default=DEFAULTS.dataset,
+                   help="dataset name (`beexbench list datasets`)")
+    p.add_argument("--preset", default=DEFAULTS.preset,
+                   help="model shape and schedule (`beexbench list presets`)")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seeds[0], help="training seed")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="directory of GLUE TSV files, for glue-* datasets")
+    p.add_argument("--force", action="store_true",
+                   help="retrain and replace the cached checkpoint")
     p.add_argument("--tune", action="store_true",
                    help="train the family's recipe grid and keep the best on the validation "
                         "split (every trial recorded in the checkpoint)")

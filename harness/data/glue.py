@@ -114,7 +114,11 @@ def load_glue(task_name: str, data_dir: Path | None) -> TextDataset:
 
 
 def _register(task_name: str) -> None:
-    DATASETS.register(f"glue-{task_name}")(lambda data_dir: load_glue(task_name, data_dir))
+    def load(data_dir: Path | None = None) -> TextDataset:
+        return load_glue(task_name, data_dir)
+
+    load.__doc__ = f"GLUE {task_name.upper()}, train + dev TSV files from --data-dir"
+    DATASETS.register(f"glue-{task_name}")(load)
 
 
 for _name in TASKS:

@@ -10,7 +10,7 @@ from harness.registry import Registry
 
 Loader = Callable[[Path | None], TextDataset]
 
-DATASETS: Registry[Loader] = Registry("dataset")
+DATASETS: Registry[Loader] = Registry("dataset", entry_points="beexbench.datasets")
 
 
 def load_dataset(name: str, data_dir: Path | None = None) -> TextDataset:

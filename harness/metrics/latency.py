@@ -14,11 +14,12 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.ranges import check_float, check_int
-from targets.base import Timer
+
+if TYPE_CHECKING:  # LoopSettings is read by the CLI's --help, which must not load torch
+    from targets.base import Timer
 
 # Bounds of the loop settings: beyond them a loop would run for days or never end.
 MAX_WARMUP = 100_000
@@ -74,6 +75,8 @@ def percentile(sorted_xs: list[float], q: float) -> float:
 def run_until(query: Callable[[int], object], timer: Timer, settings: LoopSettings,
               n_inputs: int, on_progress: Callable[[int], None] | None = None) -> LatencyResult:
     """Warm up, then call query(i) on inputs i = 0, 1, ... (cycling) until both minimums."""
+    import torch
+
     with torch.inference_mode():
         for i in range(settings.warmup):
             query(i % n_inputs)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 # One row per measured value (DESIGN.md section 6). `runtime` records which inference
-# path produced the row: fake-quant, packed-native or packed-fallback; `seed` the
-# training seed of the checkpoint measured; `note` why `value` is empty (a figure that is
-# no measurement, such as a net energy below the meter's resolution), else empty.
+# path produced the row: fake-quant, packed-native (packed-native+python-exits for a
+# policy the native engine has no rule for), packed-fallback, ort or ort-int8; `seed`
+# the training seed of the checkpoint measured; `note` why `value` is empty (a figure that
+# is no measurement, such as a net energy below the meter's resolution), else empty.
 RESULT_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "host", "target", "device", "model", "preset",
     "dataset", "split", "policy", "batch_size", "threads", "metric", "stat", "value",

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 from harness.errors import UsageError
@@ -63,15 +64,21 @@ class RunStore:
         self.done: list[str] = []
 
     @classmethod
-    def open(cls, root: Path, resume: bool) -> RunStore:
-        """Create a new run directory, or reopen one with resume; never overwrite."""
+    def open(cls, root: Path, resume: bool, force: bool = False) -> RunStore:
+        """Create a new run directory, or reopen one with resume, or (force) replace a
+        finished or abandoned run; an existing directory is refused otherwise."""
         store = cls(root)
         if root.exists() and not root.is_dir():
             raise UsageError(f"--out {root}: exists and is not a directory")
+        if resume and force:
+            raise UsageError("give --resume or --force, not both")
         existing = root.is_dir() and any(root.iterdir())
+        if existing and force:
+            store._replace()
+            existing = False
         if existing and not resume:
             raise UsageError(f"run directory {root} already exists; pass --resume to continue "
-                             f"it or choose another --out")
+                             f"it, --force to replace it, or choose another --out")
         try:
             root.mkdir(parents=True, exist_ok=True)
             probe = root / f".write-test-{os.getpid()}"
@@ -86,6 +93,21 @@ class RunStore:
 
     def _lock(self) -> None:
         take_lock(self.root / LOCK, f"run directory {self.root}")
+
+    def _replace(self) -> None:
+        """Empty a run directory for a new run; refuse one that holds anything else."""
+        if not (self.root / "config.json").is_file():
+            raise UsageError(f"--force: {self.root} is not a run directory (no config.json); "
+                             "not replacing it")
+        self._lock()  # refuses a directory that a live run is writing
+        for entry in self.root.iterdir():
+            if entry.name == LOCK:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        self.release()
 
     def release(self) -> None:
         (self.root / LOCK).unlink(missing_ok=True)

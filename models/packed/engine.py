@@ -142,8 +142,13 @@ class NativeInfer:
             model.embed.engine, [block.engine for block in model.blocks],
             list(model.exit_blocks), [model.exit_heads[str(k)].engine for k in model.exit_blocks])
 
+    @staticmethod
+    def decides(policy: ExitPolicy) -> bool:
+        """Whether the engine decides this policy itself (else the Python loop runs)."""
+        return policy.name in NATIVE_POLICIES
+
     def __call__(self, ids: torch.Tensor, policy: ExitPolicy) -> InferenceOutput:
-        if policy.name not in NATIVE_POLICIES:
+        if not self.decides(policy):
             return EncoderClassifier.infer(self.model, ids, policy)
         logits, exit_layer, used_exit = self.native.infer(
             ids, self.engine.ExitRule(policy.name, policy.param))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 import platform
 import re
@@ -36,6 +37,8 @@ import torch
 
 from harness.errors import UsageError
 from models.packed.bitpack import unpack_signs, words_for
+
+log = logging.getLogger(__name__)
 
 NATIVE = "packed-native"
 FALLBACK = "packed-fallback"
@@ -255,6 +258,7 @@ def get_backend() -> Backend:
         return build_native()
     except Exception as exc:  # any build or load failure means: use the fallback
         reason = _failure_reason(exc)
-        print(f"beexbench: packed kernels could not be built ({reason}); "
-              "using the pure-torch fallback", file=sys.stderr)
+        # Info, not a warning: every row it affects says packed-fallback.
+        log.info("packed kernels could not be built (%s); using the pure-torch fallback",
+                 reason)
         return fallback_backend(f"build failed: {reason}")

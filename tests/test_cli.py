@@ -43,3 +43,225 @@ def test_unknown_policy_exits_2(tiny_checkpoint, capsys):
     assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown policy 'nope'; valid:" in err and len(err.strip().splitlines()) == 1
+
+
+# -- the command line as users of pytest, nox and asv expect it ---------------------------
+
+
+@pytest.mark.parametrize("argv", [["list", "models", "-q"], ["-q", "list", "models"],
+                                  ["list", "-q", "models"], ["list", "presets", "-v"]])
+def test_global_options_before_or_after_the_command(argv, capsys):
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip()
+
+
+def test_version_prints_the_installed_version(capsys):
+    from harness.version import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"beexbench {version()}"
+    assert version() != "unknown"
+
+
+def test_bare_command_prints_the_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: beexbench") and "bench" in out and "--include" in out
+
+
+def test_near_miss_model_name_suggests_the_right_one(capsys):
+    assert main(["bench", "--models", "beexformer_a1", "--dataset", "synthetic-2",
+                 "--preset", "tiny"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "beexbench: error: unknown model 'beexformer_a1'; did you mean 'beexformer-a1'?"
+
+
+def test_near_miss_command_and_choice_suggest_too(capsys):
+    for argv, expected in ((["benc"], "did you mean 'bench'?"),
+                           (["list", "model"], "did you mean 'models'?")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.endswith(expected)
+
+
+def test_list_shows_a_description_for_every_name(capsys):
+    for kind in ("models", "datasets", "policies", "targets", "presets"):
+        assert main(["list", kind]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines and all(len(line.split(None, 1)) == 2 for line in lines), (kind, lines)
+
+
+def _imported_modules(*argv: str) -> set[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", *argv],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+            if line.startswith("import time:")}
+
+
+HEAVY = ("torch", "fvcore", "tokenizers", "pandas", "matplotlib", "scipy", "numpy")
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("--version",)])
+def test_help_and_version_import_nothing_heavy(argv):
+    modules = _imported_modules(*argv)
+    assert "harness.cli" in modules
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert not heavy, heavy
+
+
+def test_every_command_module_imports_only_light_modules_at_its_top():
+    """Each command's --help builds every subparser: none may pull in torch (or the like)."""
+    from harness.cli import command_modules
+
+    for name in command_modules():
+        modules = _imported_modules(name, "--help")
+        heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+        assert not heavy, (name, heavy)
+
+
+def test_every_option_has_help_and_shows_its_default(monkeypatch):
+    import argparse
+
+    from harness.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+        text = command.format_help()
+        if name == "bench":
+            assert "(default: fp-transformer,fp-transformer-ee,binarybert,beexformer)" in text
+            assert "(default: rt-polarity)" in text and "(default: small)" in text
+            assert "tiny: warmup 3, min_queries 20, min_seconds 0.2" in text
+
+
+def test_bench_runtime_names_match_the_runtimes():
+    from harness.bench.runtimes import RUNTIMES
+    from harness.commands.bench import RUNTIME_NAMES
+
+    assert RUNTIME_NAMES == RUNTIMES
+
+
+def test_bench_defaults_come_from_the_config_dataclass():
+    from harness.bench.config import BenchConfig
+    from harness.cli import build_parser
+
+    args = build_parser().parse_args(["bench"])
+    cfg = BenchConfig()
+    assert (args.target, args.models, args.dataset, args.preset, args.runtimes) == (
+        cfg.target, ",".join(cfg.models), cfg.dataset, cfg.preset, ",".join(cfg.runtimes))
+
+
+def test_readme_command_section_matches_the_parser():
+    """Every option of every command is in the README's synopsis, and nothing else is."""
+    import argparse
+    import re
+    from pathlib import Path
+
+    from harness.cli import COMMON, build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("```", 2)[1]
+    documented: dict[str, set[str]] = {}  # command ("" for the global line) -> flags
+    current = ""
+    for line in section.splitlines():
+        if line.startswith("beexbench "):
+            word = line.split()[1]
+            current = "" if word.startswith(("[", "-")) else word
+        documented.setdefault(current, set()).update(re.findall(r"--[\w-]+|-\w\b", line))
+    parser = build_parser()
+    global_flags = {f for flags, _, _ in COMMON for f in flags} | {"--version"}
+    assert global_flags <= documented.get("", set()), documented.get("")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(documented) - {""}
+    for name, command in sub.choices.items():
+        flags = {opt for action in command._actions if action.help != argparse.SUPPRESS
+                 and not isinstance(action, argparse._HelpAction)
+                 for opt in action.option_strings if opt.startswith("--")} - global_flags
+        readme_flags = {f for f in documented[name] if f.startswith("--")}
+        assert flags == readme_flags, (name, sorted(flags ^ readme_flags))
+
+
+def test_progress_goes_to_stderr_and_quiet_anywhere_silences_it(tiny_checkpoint, capsys):
+    argv = ["train", "--model", "beexformer", "--dataset", "synthetic-2", "--preset", "tiny"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "reusing checkpoint" in captured.err and captured.out.strip().endswith(
+        tiny_checkpoint.path.name)
+    assert main([*argv, "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_bars_only_on_a_terminal_and_never_under_quiet(monkeypatch):
+    import io
+
+    from harness import log
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    try:
+        monkeypatch.setattr("sys.stderr", Terminal())
+        log.configure(log.NORMAL)
+        assert log.bars_enabled()
+        log.configure(log.QUIET)
+        assert not log.bars_enabled()
+        monkeypatch.setattr("sys.stderr", io.StringIO())
+        log.configure(log.NORMAL)
+        assert not log.bars_enabled()
+    finally:
+        log.configure(log.NORMAL)
+
+
+def test_eval_calibrates_an_uncalibrated_policy_on_validation(tiny_checkpoint, tmp_path,
+                                                              capsys):
+    from harness.calibrate import choose, sweep
+    from harness.data.registry import load_dataset
+    from harness.evaluate import record_exits
+    from harness.predictions import encode_split
+
+    assert tiny_checkpoint.policy_param("deebert-entropy") is None
+    assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy",
+                 "deebert-entropy", "--out", str(tmp_path / "e")]) == 0
+    captured = capsys.readouterr()
+    val = encode_split(tiny_checkpoint, load_dataset("synthetic-2"), "val")
+    record = record_exits(tiny_checkpoint.model, val.ids, val.lengths)
+    chosen = choose(sweep(record, val.labels, "deebert-entropy"))
+    assert "calibrated on validation" in captured.err
+    assert f"policy deebert-entropy(tau={chosen.param:g})" in captured.out
+
+
+def test_report_refuses_an_existing_output_without_force(tmp_path, capsys):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("kept")
+    assert main(["report", str(tmp_path / "run"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--force" in err and str(out) in err
+    assert (out / "report.md").read_text() == "kept"
+
+
+def test_bench_force_refuses_a_directory_that_is_not_a_run(tmp_path, capsys,
+                                                           checkpoint_cache):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("kept")
+    assert main(["bench", "--models", "fp-transformer", "--dataset", "synthetic-2",
+                 "--preset", "tiny", "--out", str(out), "--force", "--no-energy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a run directory" in err
+    assert (out / "notes.txt").read_text() == "kept"

@@ -118,6 +118,9 @@ class Bench:
             self.progress(f"[{ctx.model}] runtime {ctx.runtime}")
         artifacts = self.store.root / "artifacts" / seed_dir(self.cfg.seeds, ctx.seed)
         deployed = deploy(runtime, ckpt.model, ctx.model, artifacts, self.threads)
+        # Rows say which engine ran them: policy-independent ones as the default policy's.
+        ctx = replace(ctx, runtime=policy_label(
+            runtime, deployed.model, make_policy(spec.default_policy)))
         rows = [ctx.row(f.metric, f.value, source=f.source) for f in deployed.figures]
         rows += self.per_exit_rows(ctx, flops)
         model = self.target.prepare(deployed.model)

@@ -81,15 +81,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "write a run directory of tidy result rows.",
         epilog=f"Loop defaults per preset ({_loop_defaults()}); other presets take "
                "small's.")
-    p.add_argument("--target", default=DEFAULTS.target,
+    p.add_argument("--target", default=DEFAULTS.target, metavar="T",
                    help="hardware target (`beexbench targets` lists them)")
-    p.add_argument("--models", default=",".join(DEFAULTS.models),
+    p.add_argument("--models", default=",".join(DEFAULTS.models), metavar="M1,M2",
                    help="comma-separated model names, or 'all' (`beexbench list models`)")
-    p.add_argument("--dataset", default=DEFAULTS.dataset,
+    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
                    help="dataset name (`beexbench list datasets`)")
-    p.add_argument("--preset", default=DEFAULTS.preset,
+    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
                    help="model shape and schedule (`beexbench list presets`)")
-    p.add_argument("--seed", default=None,
+    p.add_argument("--seed", default=None, metavar="S",
                    help=f"one training seed (default {DEFAULTS.seeds[0]})")
     p.add_argument("--seeds", default=None, metavar="S1,S2",
                    help="training seeds, each trained and measured; rows carry `seed` "
@@ -107,13 +107,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"{', '.join(RUNTIME_NAMES)}")
     # The one-runtime spelling of earlier versions: a one-item --runtimes.
     p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
-    p.add_argument("--threads", type=int, default=DEFAULTS.threads,
+    p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
                    help="intra-op threads (default: every core the process may use)")
     for name, text in LOOP_HELP.items():
         kind = float if name == "min_seconds" else int
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+                       metavar="S" if kind is float else "N",
                        help=f"{text} (default: the preset's, below)")
     p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
-    p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir,
+    p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir, metavar="DIR",
                    help="directory of GLUE TSV files, for glue-* datasets")
     p.set_defaults(func=run)

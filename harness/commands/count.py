@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("count", help="sizes and op counts of untrained models of a preset's "
                                      "shape (no training, no data)")
-    p.add_argument("--models", required=True,
+    p.add_argument("--models", required=True, metavar="M1,M2",
                    help="comma-separated model names, or 'all' (`beexbench list models`)")
-    p.add_argument("--preset", required=True,
+    p.add_argument("--preset", required=True, metavar="P",
                    help="the shape counted (`beexbench list presets`)")
-    p.add_argument("--length", type=int, default=None,
+    p.add_argument("--length", type=int, default=None, metavar="N",
                    help="tokens per sample (default: the preset's max length)")
     p.add_argument("--json", action="store_true", help="print the tidy rows as a JSON list")
     p.set_defaults(func=run)

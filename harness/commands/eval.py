@@ -77,10 +77,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the split evaluated")
     p.add_argument("--policy", default=None, metavar="NAME",
                    help="exit policy (default: the model's; `beexbench list policies`)")
-    p.add_argument("--param", type=float, default=None,
+    p.add_argument("--param", type=float, default=None, metavar="X",
                    help="policy parameter (default: the checkpoint's calibrated one, else "
                         "calibrated now on the validation split)")
-    p.add_argument("--data-dir", type=Path, default=None,
+    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                    help="directory of GLUE TSV files, for glue-* datasets")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output directory (default: results/eval/<checkpoint>--<split>--"

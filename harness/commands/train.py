@@ -36,13 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train one model, or reuse its cached checkpoint "
                                    "(BEEXBENCH_CHECKPOINTS, default "
                                    "$XDG_CACHE_HOME/beexbench/checkpoints).")
-    p.add_argument("--model", required=True, help="model name (`beexbench list models`)")
-    p.add_argument("--dataset", default=DEFAULTS.dataset,
+    p.add_argument("--model", required=True, metavar="M",
+                   help="model name (`beexbench list models`)")
+    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
                    help="dataset name (`beexbench list datasets`)")
-    p.add_argument("--preset", default=DEFAULTS.preset,
+    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
                    help="model shape and schedule (`beexbench list presets`)")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seeds[0], help="training seed")
-    p.add_argument("--data-dir", type=Path, default=None,
+    p.add_argument("--seed", type=int, default=DEFAULTS.seeds[0], metavar="S", help="training seed")
+    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                    help="directory of GLUE TSV files, for glue-* datasets")
     p.add_argument("--force", action="store_true",
                    help="retrain and replace the cached checkpoint")

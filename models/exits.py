@@ -14,11 +14,15 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.registry import Registry
+
+# torch is imported where tensors are made, so that `beexbench list policies` and the
+# CLI's help read the registry without loading it.
+if TYPE_CHECKING:
+    import torch
 
 
 def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -26,6 +30,8 @@ def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
 
     The native engine's ExitHead::predict (models/packed/block.cpp) computes the same,
     operation for operation: change both together."""
+    import torch
+
     logp = torch.log_softmax(logits.float(), dim=-1)
     h = -(logp.exp() * logp).sum(-1)
     return h / math.log(logits.shape[-1])
@@ -93,6 +99,8 @@ _register = POLICIES.register
 
 
 def _continue(entropy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
     n, b = entropy.shape
     return torch.zeros(b, dtype=torch.bool), torch.full((b,), n - 1, dtype=torch.long)
 
@@ -124,7 +132,7 @@ class EntropyDrop(ExitPolicy):
         prev, cur = entropy[n - 2], entropy[n - 1]
         drop = (prev - cur) / prev.clamp_min(1e-12)
         stop = drop < self.param
-        use = torch.where(cur > prev, n - 2, n - 1)
+        use = (n - 1) - (cur > prev).long()  # exit i-1 where the entropy rose
         return stop, use
 
 
@@ -150,10 +158,10 @@ class Patience(ExitPolicy):
     integer_param = True
 
     def decide(self, entropy, preds):
-        _, use = _continue(entropy)
+        never, use = _continue(entropy)
         t = int(self.param)
         if preds.shape[0] < t + 1:
-            return torch.zeros_like(use, dtype=torch.bool), use
+            return never, use
         recent = preds[-(t + 1):]
         return (recent == recent[-1]).all(dim=0), use
 
@@ -173,6 +181,8 @@ class PolicyOutcome:
 
 def simulate(policy: ExitPolicy, entropy: torch.Tensor, preds: torch.Tensor) -> PolicyOutcome:
     """Run the policy over precomputed exits [n_exits, B], as inference would."""
+    import torch
+
     n, b = entropy.shape
     stop_index = torch.full((b,), n - 1, dtype=torch.long)
     use_index = torch.full((b,), n - 1, dtype=torch.long)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from harness.errors import UsageError
 from harness.registry import Registry
-from models.transformer import EncoderClassifier, ModelConfig
+
+if TYPE_CHECKING:  # `list models` and --help read specs without loading torch
+    from models.transformer import EncoderClassifier, ModelConfig
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class ModelSpec:
         return replace(base, **self.overrides)
 
     def build(self, base: ModelConfig) -> EncoderClassifier:
+        from models.transformer import EncoderClassifier
+
         return EncoderClassifier(self.config(base))
 
 

@@ -17,12 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def unknown(kind: str, name: str, valid: list[str]) -> str:
-    """The one-line error for a name not among `valid`: the closest valid name on a near
-    miss, else every valid name."""
+    """The one-line error for a name not among `valid`: every valid name, and the
+    closest one last (where the eye lands) on a near miss."""
     close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
-    if close:
-        return f"unknown {kind} {name!r}; did you mean {close[0]!r}?"
-    return f"unknown {kind} {name!r}; valid: {', '.join(valid)}"
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}; valid: {', '.join(valid)}{hint}"
 
 
 def first_line(obj: object) -> str:

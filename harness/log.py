@@ -38,6 +38,20 @@ class _BarAwareHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+class _Formatter(logging.Formatter):
+    """Progress lines as they are; warnings marked as such; -v adds level and logger."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if not self.verbose and record.levelno >= logging.WARNING:
+            return f"beexbench: {record.levelname.lower()}: {text}"
+        return text
+
+
 def configure(verbosity: int = NORMAL, bars: bool = True) -> None:
     """Set the level and the stderr handler of every beexbench logger (idempotent);
     `bars=False` keeps bars off even on a terminal (worker processes side by side)."""
@@ -50,8 +64,7 @@ def configure(verbosity: int = NORMAL, bars: bool = True) -> None:
         for handler in [h for h in logger.handlers if isinstance(h, _BarAwareHandler)]:
             logger.removeHandler(handler)
         handler = _BarAwareHandler()
-        handler.setFormatter(logging.Formatter(
-            "%(levelname)s %(name)s: %(message)s" if verbosity >= VERBOSE else "%(message)s"))
+        handler.setFormatter(_Formatter(verbose=verbosity >= VERBOSE))
         logger.addHandler(handler)
 
 

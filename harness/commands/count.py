@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         counted = count_model(name, preset, length)
         if counted.unsupported:
             missed = ", ".join(f"{op} ({n})" for op, n in counted.unsupported.items())
-            log.warning("warning: [%s] ops fvcore could not count: %s", name, missed)
+            log.warning("[%s] ops fvcore could not count: %s", name, missed)
         rows += tidy_rows(name, preset, length, counted)
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -258,7 +258,7 @@ def get_backend() -> Backend:
         return build_native()
     except Exception as exc:  # any build or load failure means: use the fallback
         reason = _failure_reason(exc)
-        # Info, not a warning: every row it affects says packed-fallback.
-        log.info("packed kernels could not be built (%s); using the pure-torch fallback",
+        # A warning (kept under -q): the fallback is far slower than what was asked for.
+        log.warning("packed kernels could not be built (%s); using the pure-torch fallback",
                  reason)
         return fallback_backend(f"build failed: {reason}")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.commands.bench import DEFAULTS, LOOP_HELP, RUNTIME_NAMES
+
 EXECUTORS = ("local", "ray")
 
 
@@ -20,8 +22,7 @@ def _names(text: str, option: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays light (no torch, no ray).
-    from harness.bench.runner import DEFAULT_MODELS
-    from harness.bench.runtimes import FAKE_QUANT, parse_runtimes
+    from harness.bench.runtimes import parse_runtimes
     from harness.commands.bench import loop_from_args, seeds_from_args
     from harness.config import PRESETS
     from harness.errors import UsageError
@@ -37,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     if args.retries < 0:
         raise UsageError("--retries must be >= 0")
     cfg = SweepConfig(
-        models=resolve_models(args.models or ",".join(DEFAULT_MODELS)), targets=targets,
+        models=resolve_models(args.models), targets=targets,
         dataset=args.dataset, preset=args.preset,
         seeds=seeds_from_args(argparse.Namespace(seeds=args.seeds, seed=None)),
         split=args.split, threads=args.threads,
-        runtimes=parse_runtimes(args.runtimes or FAKE_QUANT),
+        runtimes=parse_runtimes(args.runtimes),
         loop=loop_from_args(args), energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
@@ -75,32 +76,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train each (model, seed) once and measure it on every target, on this "
         "machine or over a Ray cluster. SWEEP_DIR/<target>/seed-<S>/ is a run directory; "
         "`beexbench report SWEEP_DIR` reads them all. Exit status 1 when a cell is missing.")
-    p.add_argument("--models", default=None,
-                   help="comma-separated names, or 'all' (default: bench's default models)")
-    p.add_argument("--seeds", default="0", metavar="S1,S2", help="training seeds (default 0)")
-    p.add_argument("--targets", default="cpu", metavar="T1,T2",
-                   help="targets every model is measured on (default cpu)")
-    p.add_argument("--dataset", default="rt-polarity")
-    p.add_argument("--preset", default="small")
-    p.add_argument("--split", default="test", choices=("val", "test"))
+    p.add_argument("--models", default=",".join(DEFAULTS.models), metavar="M1,M2",
+                   help="comma-separated model names, or 'all' (`beexbench list models`)")
+    p.add_argument("--seeds", default=",".join(map(str, DEFAULTS.seeds)), metavar="S1,S2",
+                   help="training seeds")
+    p.add_argument("--targets", default=DEFAULTS.target, metavar="T1,T2",
+                   help="targets every model is measured on (`beexbench targets`)")
+    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
+                   help="dataset name (`beexbench list datasets`)")
+    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
+                   help="model shape and schedule (`beexbench list presets`)")
+    p.add_argument("--split", default=DEFAULTS.split, choices=("val", "test"),
+                   help="the split accuracy is measured on")
     p.add_argument("--out", type=Path, required=True, metavar="SWEEP_DIR",
                    help="sweep directory")
     p.add_argument("--resume", action="store_true",
                    help="continue a sweep: finished cells are kept, the rest run again")
     p.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="local: this machine (default); ray: a Ray cluster (the ray extra)")
+                   help="local: this machine; ray: a Ray cluster (the ray extra)")
     p.add_argument("--address", default=None, metavar="HOST:PORT",
                    help="Ray head to join (default: start Ray on this machine); needs "
                         "--executor ray")
-    p.add_argument("--retries", type=int, default=2,
-                   help="Ray: times a cell whose worker or node died runs again (default 2)")
-    p.add_argument("--runtimes", default=None, metavar="R1,R2",
-                   help="runtimes, as for bench (default fake-quant)")
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads (default: all)")
-    p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--min-queries", type=int, default=None)
-    p.add_argument("--min-seconds", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None, help="Offline batch size")
+    p.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="Ray: times a cell whose worker or node died runs again")
+    p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
+                   help=f"runtimes, as for bench: {', '.join(RUNTIME_NAMES)}")
+    p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
+                   help="intra-op threads (default: every core of the measuring node)")
+    for name, text in LOOP_HELP.items():
+        kind = float if name == "min_seconds" else int
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+                       metavar="S" if kind is float else "N",
+                       help=f"{text} (default: the preset's, as for bench)")
     p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir, metavar="DIR",
+                   help="directory of GLUE TSV files, for glue-* datasets")
     p.set_defaults(func=run)

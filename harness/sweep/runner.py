@@ -4,7 +4,7 @@ executor, and record every outcome in the sweep directory as it arrives."""
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,8 @@ from harness.sweep.config import SweepConfig
 from harness.sweep.executor import Executor, Work
 from harness.sweep.plan import MeasureCell, Plan, TrainJob, build_plan
 from harness.sweep.store import SweepStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Recorder:
 
     def say(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
+            log.info(message)
 
     def trained(self, job: TrainJob, info: dict) -> None:
         if info.get("trained"):

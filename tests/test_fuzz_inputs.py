@@ -274,9 +274,10 @@ def test_fuzz_eval_param(monkeypatch_module, tiny_checkpoint, policy: str, text:
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     """Where each command would start its work, it stops: only parsing is fuzzed."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("harness.commands.bench.run_bench", _stop)
-        mp.setattr("harness.commands.train.train_model", _stop)
-        mp.setattr("harness.commands.eval.load_dataset", _stop)
+        # At their sources: the commands import them when they run (lazy imports).
+        mp.setattr("harness.bench.runner.run_bench", _stop)
+        mp.setattr("harness.train.train_model", _stop)
+        mp.setattr("harness.data.registry.load_dataset", _stop)
         mp.setenv("BEEXBENCH_CHECKPOINTS", os.environ.get("BEEXBENCH_CHECKPOINTS", "")
                   or tempfile.mkdtemp(prefix="fuzz-ck-"))
         yield mp

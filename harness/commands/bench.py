@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
         energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
-    root = run_bench(cfg, args.out, args.resume, args.quiet)
+    if args.repair and not args.resume:
+        raise UsageError("--repair goes with --resume (it repairs the run being resumed)")
+    root = run_bench(cfg, args.out, args.resume, args.quiet, repair=args.repair)
     print(console_table(build_summary(load_run(root).results)))
     print(f"results: {root}")
     return 0
@@ -75,6 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=("val", "test"))
     p.add_argument("--out", type=Path, default=None, help="run directory (default results/<id>)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--repair", action="store_true",
+                   help="with --resume: measure again the models whose files are damaged")
     p.add_argument("--runtimes", default=FAKE_QUANT, metavar="R1,R2",
                    help=f"comma-separated, each model under every one that applies to it: "
                         f"{', '.join(RUNTIMES)}")

@@ -144,7 +144,11 @@ def test_damaged_run_is_refused_then_repaired(finished, tmp_path, capsys, case):
 def test_lock_file_with_a_huge_pid_is_not_a_live_holder(finished, tmp_path, capsys):
     run = _copy(finished, tmp_path)
     (run / "run.lock").write_text("9" * 40)
+    # A kill just before a rename leaves these; the resume removes them.
+    (run / "predictions" / ".beexformer.csv.4194000-k1.tmp").write_text("half")
+    (run / "artifacts" / ".beexformer.safetensors.tmp").write_text("half")
     assert main([*ARGV, "--out", str(run), "--resume"]) == 0
+    assert not [p for p in run.rglob("*") if p.name.endswith(".tmp")]
     assert _lines_of(run, "beexformer") == _lines_of(finished, "beexformer")
 
 

@@ -137,7 +137,7 @@ class Bench:
         if flops.unsupported:
             atomic_write_text(self.store.root / "flops" / seed_dir(self.cfg.seeds, ctx.seed)
                               / f"{ctx.model}-unsupported.txt",
-                              unsupported_listing(flops))
+                              unsupported_listing(flops), what="op-count listing")
         return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
 
     def policy_rows(self, ctx: RowContext, subdir: str, ckpt: Checkpoint, model: Runnable,
@@ -307,6 +307,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
                 continue
             rows = bench.run_model(name, seed, plan[name])
             store.commit_model(name, seed, rows)
+        store.flush()
         progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
     finally:
         store.release()

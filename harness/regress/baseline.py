@@ -251,7 +251,5 @@ def load_baseline(path: str) -> dict[str, Any]:
 
 def write_baseline(path: str, baseline: dict[str, Any]) -> None:
     """Write atomically (temp file, fsync, rename): an interrupted update keeps the old file."""
-    try:
-        atomic_write_text(Path(path), json.dumps(baseline, indent=1, sort_keys=False) + "\n")
-    except OSError as exc:
-        raise UsageError(f"baseline {path}: cannot write: {exc.strerror}") from None
+    atomic_write_text(Path(path), json.dumps(baseline, indent=1, sort_keys=False) + "\n",
+                      what="baseline")

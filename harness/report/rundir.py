@@ -206,6 +206,12 @@ def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataF
     return out
 
 
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` looks like a directory `beexbench bench` wrote."""
+    return (path / "results.csv").is_file() and (
+        (path / "config.json").exists() or (path / "progress.json").exists())
+
+
 def load_run(path: str | Path) -> Run:
     """Load one run directory; raise UsageError naming the input on anything malformed."""
     path = Path(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from harness.errors import UsageError
 
 TMP_SUFFIX = ".tmp"
+_LEGACY = re.compile(r"^\..+\.tmp-(\d{1,11})$")
 
 
 def _umask() -> int:
@@ -37,7 +39,11 @@ def _prefix(path: Path) -> str:
 
 
 def _owner(name: str) -> int | None:
-    """The pid in a temporary name written by this module, or None for any other name."""
+    """The pid in a temporary name written by this module (or in the `.<name>.tmp-<pid>`
+    folders of earlier versions), or None for any other name."""
+    legacy = _LEGACY.match(name)
+    if legacy:
+        return int(legacy.group(1))
     if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
         return None
     stem = name[:-len(TMP_SUFFIX)]

@@ -49,6 +49,7 @@ class RunStore:
         self.problems: list[str] = []
         self.progress_damaged = False
         self._bad_models: dict[str, str] = {}
+        self._repaired = False
         self._lock_fd: int | None = None
 
     @classmethod
@@ -235,14 +236,23 @@ class RunStore:
         return unit_key(model, seed) in self.done
 
     def forget(self, units: set[str]) -> None:
-        """Drop the rows and the done mark of `units`, to measure them again (--repair)."""
+        """Drop the rows and the done mark of `units`, to measure them again (--repair).
+
+        Only in memory: the files change with the next unit's commit (or `flush`), so a
+        repair that fails early leaves the run as it found it."""
         self.rows = [r for r in self.rows if unit_key(r["model"], r["seed"]) not in units]
         self.done = [u for u in self.done if u not in units]
-        self._write_results()
-        self._write_progress()
         self.damaged = {u: why for u, why in self.damaged.items() if u not in units}
         self.problems = []
         self.progress_damaged = False
+        self._repaired = True
+
+    def flush(self) -> None:
+        """Write results.csv and progress.json if a repair changed them in memory only."""
+        if self._repaired:
+            self._write_results()
+            self._write_progress()
+            self._repaired = False
 
     def commit_model(self, model: str, seed: int, rows: list[dict[str, object]]) -> None:
         """Append a finished model's rows and mark it done (two atomic writes, in order)."""
@@ -250,6 +260,7 @@ class RunStore:
         self._write_results()
         self.done.append(unit_key(model, seed))
         self._write_progress()
+        self._repaired = False
 
     def _write_progress(self) -> None:
         atomic_write_text(self.root / PROGRESS, json.dumps({"done": self.done}, indent=1),

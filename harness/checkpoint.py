@@ -17,15 +17,21 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from tokenizers import Tokenizer
 
-from harness.data.splits import Splits
-from harness.data.tokenizer import load_tokenizer
+from harness.config import MAX_SEED
+from harness.data.splits import Splits, splits_from_fields
+from harness.data.tokenizer import check_tokenizer, load_tokenizer
 from harness.errors import UsageError
 from harness.results.atomic import atomic_write_bytes, new_temp_dir, replace_dir, sweep_temps
-from models.registry import get_model_spec
+from harness.typed_json import Fields, load_json
+from models.config_fields import read_model_config
+from models.exits import POLICIES, make_policy
+from models.registry import MODELS, get_model_spec
+from models.state_check import check_state, expected_state
 from models.transformer import EncoderClassifier, ModelConfig
 
 FORMAT = "beexbench-checkpoint/1"
@@ -74,6 +80,46 @@ def save_checkpoint(path: Path, meta: dict, model: EncoderClassifier, tokenizer:
     return path
 
 
+def _read_meta(path: Path) -> tuple[dict, ModelConfig]:
+    """checkpoint.json, typed: the fields the harness reads, each checked."""
+    where = f"checkpoint.json {path / 'checkpoint.json'}"
+    meta = load_json(path / "checkpoint.json", what="checkpoint.json")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise UsageError(f"checkpoint {path}: unknown format (expected {FORMAT})")
+    fields = Fields(meta, where=where)
+    model = fields.str("model")
+    if model not in MODELS:
+        raise fields.fail("model", f"names no known model, got {model!r}")
+    fields.str("dataset")
+    fields.str("preset")
+    fields.int("seed", min=0, max=MAX_SEED)
+    fields.str("split_hash")
+    for entry in fields.objs("history", default=[]):
+        entry.float("val_acc", min=0.0, max=100.0)
+    cfg = read_model_config(fields.obj("model_config"))
+    policies = fields.obj("policies")
+    for name in policies.keys():
+        if name not in POLICIES:
+            raise policies.fail(name, "names no known exit policy")
+        param = policies.obj(name).raw("param")
+        if param is not None:
+            policies.obj(name).float("param")
+            make_policy(name, param, origin=f"{where}: field 'policies.{name}.param'")
+    return meta, cfg
+
+
+def _read_splits(path: Path, split_hash: str) -> Splits:
+    """splits.json: three lists of distinct sample indices, disjoint, train and test not
+    empty, and the very splits the checkpoint was trained on (its split_hash)."""
+    file = path / "splits.json"
+    fields = Fields(load_json(file, what="splits.json"), where=f"splits.json {file}")
+    splits = splits_from_fields(fields)
+    if splits.digest() != split_hash:
+        raise UsageError(f"splits.json {file}: does not match the checkpoint's split_hash "
+                         f"{split_hash} (edited after training?)")
+    return splits
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Load and validate; anything corrupt or foreign is one UsageError line."""
     if not path.is_dir():
@@ -82,33 +128,24 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if missing:
         raise UsageError(f"checkpoint {path}: not a beexbench checkpoint (missing "
                          f"{', '.join(missing)})")
-    try:
-        meta = json.loads((path / "checkpoint.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"checkpoint {path}: checkpoint.json is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UsageError(f"checkpoint {path}: unknown format (expected {FORMAT})")
-    try:
-        cfg = ModelConfig(**meta["model_config"])
-        spec = get_model_spec(meta["model"])
-        splits_raw = json.loads((path / "splits.json").read_text())
-        splits = Splits(*(tuple(splits_raw[k]) for k in ("train", "val", "test")))
-        meta["policies"]  # noqa: B018  (must be present)
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"checkpoint {path}: malformed metadata ({exc!r})") from None
+    meta, cfg = _read_meta(path)
+    spec = get_model_spec(meta["model"])
+    if spec.config(cfg) != cfg:
+        raise UsageError(f"checkpoint {path}: config does not match model {meta['model']}")
+    splits = _read_splits(path, meta["split_hash"])
     tokenizer = load_tokenizer(path / "tokenizer.json")
+    check_tokenizer(tokenizer, cfg.vocab_size, where=f"tokenizer.json {path / 'tokenizer.json'}")
+    weights = path / "model.safetensors"
     try:
-        state = load_file(str(path / "model.safetensors"))
+        state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise UsageError(f"checkpoint {path}: corrupt weights ({exc})") from None
-    model = spec.build(cfg) if spec.config(cfg) == cfg else None
-    if model is None:
-        raise UsageError(f"checkpoint {path}: config does not match model {meta['model']}")
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise UsageError(f"checkpoint {path}: weights do not fit the model ({first})") from None
+    with torch.device("meta"):  # shapes and dtypes only: nothing allocated
+        expected = expected_state(spec.build(cfg))
+    check_state(state, expected, where=f"checkpoint {path}: weights do not fit the model "
+                                       f"({weights.name})")
+    model = spec.build(cfg)
+    model.load_state_dict(state, strict=True)
     model.eval()
     return Checkpoint(path, meta, model, tokenizer, splits)
 

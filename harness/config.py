@@ -47,6 +47,9 @@ class Preset:
         return cls(**data)
 
 
+MAX_SEED = 2**31 - 1
+"""Training seeds are integers in [0, MAX_SEED]: every RNG the harness seeds takes them."""
+
 PRESETS: Registry[Preset] = Registry("preset")
 
 PRESETS.register("tiny")(Preset(

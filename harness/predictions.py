@@ -37,7 +37,7 @@ def encode_split(ckpt: Checkpoint, data: TextDataset, split: str) -> EncodedSpli
     if ckpt.meta["dataset"] != data.name:
         raise UsageError(f"checkpoint {ckpt.path} was trained on {ckpt.meta['dataset']}, "
                          f"not {data.name}")
-    if len(data) <= max(max(ckpt.splits.train), max(ckpt.splits.test), max(ckpt.splits.val)):
+    if len(data) <= max((*ckpt.splits.train, *ckpt.splits.val, *ckpt.splits.test)):
         raise UsageError(f"checkpoint {ckpt.path}: its splits do not fit dataset {data.name}")
     index = list(ckpt.splits.get(split))
     ids, lengths = encode(ckpt.tokenizer, [data.texts[i] for i in index],

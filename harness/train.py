@@ -24,12 +24,13 @@ import torch.nn.functional as F
 
 from harness.calibrate import choose, sweep
 from harness.checkpoint import Checkpoint, checkpoint_root, load_checkpoint, save_checkpoint
-from harness.config import PRESETS, Preset, config_hash
+from harness.config import MAX_SEED, PRESETS, Preset, config_hash
 from harness.data.base import TextDataset
 from harness.data.registry import load_dataset
 from harness.data.splits import stratified_split
 from harness.data.tokenizer import encode, train_tokenizer
 from harness.evaluate import record_exits
+from harness.ranges import check_int
 from harness.recipes import Recipe, recipe_for, tune_candidates
 from harness.results.atomic import atomic_write_text
 from models.binarize import BinaryEmbedding, BinaryLinear
@@ -50,6 +51,9 @@ class TrainRequest:
     seed: int = 0
     data_dir: Path | None = None
     recipe_override: Recipe | None = None  # a candidate of `train --tune`
+
+    def __post_init__(self) -> None:
+        check_int("--seed", self.seed, 0, MAX_SEED)
 
     def preset_config(self) -> Preset:
         return PRESETS.get(self.preset)

@@ -16,6 +16,14 @@ MAX_DEPTH = 64
 """Deeper nesting than any file of ours has; beyond it a file is refused, not recursed."""
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a key or a path) escaped, so that an
+    error built from user data stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "MISSING"
@@ -168,7 +176,7 @@ class Fields:
         self.path = path
         if not isinstance(obj, dict):
             place = f"field '{path}'" if path else "the top level"
-            raise UsageError(f"{where}: {place} must be an object, got {_kind(obj)}")
+            raise UsageError(one_line(f"{where}: {place} must be an object, got {_kind(obj)}"))
         self._obj: dict[str, Any] = obj
 
     def _name(self, key: str) -> str:
@@ -176,7 +184,7 @@ class Fields:
 
     def fail(self, key: str, why: str) -> UsageError:
         """The error for field `key`: "<where>: field '<key>' <why>"."""
-        return UsageError(f"{self.where}: field '{self._name(key)}' {why}")
+        return UsageError(one_line(f"{self.where}: field '{self._name(key)}' {why}"))
 
     def _get(self, key: str, default: object) -> tuple[bool, Any]:
         """(found, value); not found means the default applies."""
@@ -279,6 +287,10 @@ class Fields:
 
     def keys(self) -> list[str]:
         return list(self._obj)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A shallow copy of the object, for callers that keep it once checked."""
+        return dict(self._obj)
 
     def __contains__(self, key: object) -> bool:
         return key in self._obj

@@ -19,9 +19,12 @@ from safetensors.torch import save
 
 from harness.errors import UsageError
 from harness.results.atomic import atomic_write_bytes
+from harness.typed_json import Fields, parse_json
 from models.binarize import BinaryEmbedding, BinaryLinear
-from models.packed.bitpack import pack_signs, unpack_signs
-from models.registry import get_model_spec
+from models.config_fields import read_model_config
+from models.packed.bitpack import pack_signs, unpack_signs, words_for
+from models.registry import MODELS, get_model_spec
+from models.state_check import check_state, expected_state
 from models.transformer import EncoderClassifier, ModelConfig
 
 FORMAT = "beexbench-packed/1"
@@ -76,23 +79,56 @@ def read_artifact(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     return meta, tensors
 
 
+def expected_packed(model: EncoderClassifier) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Name -> (shape, dtype) of every tensor `packed_state(model)` writes."""
+    binary = binary_modules(model)
+    out = {}
+    for name, (shape, _) in expected_state(model).items():
+        owner, _, leaf = name.rpartition(".")
+        if owner in binary and leaf == "weight":
+            out[f"{owner}.weight_bits"] = ((*shape[:-1], words_for(shape[-1])), torch.int64)
+        else:
+            out[name] = (shape, torch.float32)
+    return out
+
+
+def _artifact_model(path: Path, meta: dict[str, str]) -> tuple[str, ModelConfig]:
+    where = f"artifact {path}"
+    name = meta.get("model")
+    if name not in MODELS:
+        raise UsageError(f"{where}: header names no known model, got {name!r}")
+    text = meta.get("model_config")
+    if text is None:
+        raise UsageError(f"{where}: header has no model_config")
+    fields = Fields(parse_json(text.encode("utf-8"), where=f"{where}: model_config"),
+                    where=f"{where}: model_config")
+    cfg = read_model_config(fields)
+    if get_model_spec(name).config(cfg) != cfg:
+        raise UsageError(f"{where}: model_config does not match model {name}")
+    return name, cfg
+
+
 def load_packed(path: Path) -> tuple[str, EncoderClassifier]:
     """Rebuild the fake-quantized model from the artifact (latent weights become +-1)."""
     meta, tensors = read_artifact(path)
-    cfg = ModelConfig(**json.loads(meta["model_config"]))
-    model = get_model_spec(meta["model"]).build(cfg)
+    name, cfg = _artifact_model(path, meta)
+    spec = get_model_spec(name)
+    with torch.device("meta"):  # shapes and dtypes only: nothing allocated
+        expected = expected_packed(spec.build(cfg))
+    check_state(tensors, expected, where=f"artifact {path}: tensors do not fit the model")
+    model = spec.build(cfg)
     state = {}
-    for name, module in binary_modules(model).items():
+    for module_name, module in binary_modules(model).items():
         n = module.weight.shape[1]
-        bits = tensors.pop(f"{name}.weight_bits")
-        state[f"{name}.weight"] = unpack_signs(bits, n)
+        bits = tensors.pop(f"{module_name}.weight_bits")
+        state[f"{module_name}.weight"] = unpack_signs(bits, n)
     state.update(tensors)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise UsageError(f"artifact {path}: tensors do not fit the model "
                          f"({str(exc).splitlines()[0]})") from None
-    return meta["model"], model.eval()
+    return name, model.eval()
 
 
 def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from harness.errors import UsageError
 from harness.registry import Registry
 
 
@@ -33,9 +34,29 @@ def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
 class ExitPolicy(ABC):
     param_name: str = ""
     grid: tuple[float, ...] = ()
+    param_range: tuple[float, float] = (0.0, 1.0)  # the values that mean something
+    integer_param: bool = False
 
-    def __init__(self, param: float | None = None) -> None:
-        self.param = self.default if param is None else float(param)
+    def __init__(self, param: float | None = None, origin: str | None = None) -> None:
+        self.param = self.default if param is None else self.checked(param, origin)
+
+    @classmethod
+    def checked(cls, param: float, origin: str | None = None) -> float:
+        """The parameter as a float, or UsageError naming `origin` (where it came from)."""
+        lo, hi = cls.param_range if cls.param_name else (-math.inf, math.inf)
+        try:
+            value = float(param)
+        except (OverflowError, TypeError, ValueError):
+            value = math.nan
+        bad = not math.isfinite(value) or not lo <= value <= hi
+        if cls.integer_param and not bad:
+            bad = value != int(value)
+        if bad:
+            kind = "an integer" if cls.integer_param else "a finite number"
+            place = origin or f"policy {cls.registered_name}"  # type: ignore[attr-defined]
+            raise UsageError(f"{place}: {cls.param_name or 'parameter'} must be {kind} "
+                             f"between {lo:g} and {hi:g}, got {param}")
+        return value
 
     @property
     def default(self) -> float:
@@ -120,6 +141,8 @@ class Patience(ExitPolicy):
 
     param_name = "t"
     grid = (1.0, 2.0, 3.0, 4.0, 5.0)
+    param_range = (1.0, 1024.0)
+    integer_param = True
 
     def decide(self, entropy, preds):
         _, use = _continue(entropy)
@@ -130,8 +153,9 @@ class Patience(ExitPolicy):
         return (recent == recent[-1]).all(dim=0), use
 
 
-def make_policy(name: str, param: float | None = None) -> ExitPolicy:
-    return POLICIES.get(name)(param)
+def make_policy(name: str, param: float | None = None, origin: str | None = None) -> ExitPolicy:
+    """The named policy; a parameter outside its range is a UsageError naming `origin`."""
+    return POLICIES.get(name)(param, origin)
 
 
 @dataclass(frozen=True)

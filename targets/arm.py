@@ -66,8 +66,10 @@ class ArmTarget(CpuTarget):
     def power_state(self, board: Board) -> Probe:
         sensor = self.power_sensor(board)
         if sensor is None:
+            rails = ina3221.power_state()
             return Probe.missing(
-                "no INA3221 rails and no Raspberry Pi 5 PMIC (vcgencmd pmic_read_adc)"
+                f"no INA3221 rails ({rails.reason}) and no Raspberry Pi 5 PMIC "
+                "(vcgencmd pmic_read_adc)"
             )
         if sensor[0] == "ina3221":
             return ina3221.power_state()

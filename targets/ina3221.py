@@ -16,6 +16,7 @@ Either way the rails cover the Jetson module, not the carrier board.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -87,7 +88,7 @@ def read_rails() -> list[PowerRail]:
     if not rails:
         raise OSError("no INA3221 rails (no hwmon named ina3221, no ina3221x iio device)")
     for rail in rails:
-        if rail.watts < 0:
+        if not math.isfinite(rail.watts) or rail.watts < 0:
             raise OSError(f"INA3221 rail {rail.name} reads {rail.watts:g} W")
     return rails
 

@@ -10,6 +10,7 @@ from harness.errors import UsageError
 from targets import arm, cpu, cuda  # noqa: F401
 from targets.base import Target
 from targets.catalog import TARGETS
+from targets.probe import finite
 
 __all__ = ["TARGETS", "describe_all", "get_target"]
 
@@ -44,6 +45,6 @@ def describe_all() -> list[dict[str, Any]]:
         row.update({k: v for k, v in described.items() if k not in row})
         # an absent device has no state worth reading
         row["machine_state"] = target.machine_state() if availability.ok else {}
-        rows.append(row)
+        rows.append(finite(row))
     return rows
 

@@ -7,10 +7,13 @@ the prefixed one, so a report reads the same on the machine and in a test.
 
 from __future__ import annotations
 
+import errno
 import glob as _glob
+import math
 import os
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -35,14 +38,40 @@ def sys_path(path: str) -> Path:
     return sysroot() / path.lstrip("/")
 
 
-def read_text(path: str) -> Probe:
-    """Text of a sysfs/procfs file with surrounding whitespace and NULs stripped."""
+MAX_READ_BYTES = 4 << 20  # /proc/cpuinfo of a many-core machine is well under this
+
+
+def _read_regular(file: Path) -> bytes:
+    """Bytes of a regular file, at most MAX_READ_BYTES. Opened non-blocking and checked
+    before reading: a FIFO or device in a tree must not hang `targets`."""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        raw = sys_path(path).read_bytes()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        chunks: list[bytes] = []
+        left = MAX_READ_BYTES
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str) -> Probe:
+    """Text of a sysfs/procfs file with surrounding whitespace and NULs stripped; bytes
+    that are not UTF-8 become U+FFFD."""
+    try:
+        raw = _read_regular(sys_path(path))
     except FileNotFoundError:
         return Probe.missing(f"{path} does not exist")
     except PermissionError:
         return Probe.missing(f"{path} is not readable (permission denied)")
+    except IsADirectoryError:
+        return Probe.missing(f"{path} is not a regular file")
     except OSError as exc:
         return Probe.missing(f"{path} could not be read ({exc.strerror or exc})")
     # device-tree strings end in NUL; sysfs values end in a newline
@@ -55,9 +84,12 @@ def read_number(path: str, scale: float = 1.0) -> Probe:
     if not probe.ok:
         return probe
     try:
-        return Probe(float(probe.value) * scale)
+        value = float(probe.value) * scale
     except ValueError:
         return Probe.missing(f"{path} holds {probe.value[:40]!r}, not a number")
+    if not math.isfinite(value):
+        return Probe.missing(f"{path} holds {probe.value[:40]!r}, not a finite number")
+    return Probe(value)
 
 
 def _natural_key(text: str) -> list[object]:
@@ -84,14 +116,18 @@ def run_command(argv: list[str], timeout: float = 5.0) -> Probe:
         return Probe.missing(f"{argv[0]} not found on PATH")
     try:
         done = subprocess.run(
-            [exe, *argv[1:]], capture_output=True, text=True, timeout=timeout, check=False
+            [exe, *argv[1:]], capture_output=True, timeout=timeout, check=False,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return Probe.missing(f"{' '.join(argv)} timed out after {timeout:g} s")
     except OSError as exc:
         return Probe.missing(f"{' '.join(argv)} could not run ({exc.strerror or exc})")
+    # Tool output is decoded, never trusted to be UTF-8: a bad byte becomes U+FFFD.
+    stdout = done.stdout.decode("utf-8", errors="replace")
     if done.returncode != 0:
-        detail = (done.stdout or done.stderr).strip().splitlines()
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        detail = (stdout or stderr).strip().splitlines()
         tail = f": {detail[0][:80]}" if detail else ""
         return Probe.missing(f"{' '.join(argv)} exited with status {done.returncode}{tail}")
-    return Probe(done.stdout)
+    return Probe(stdout)

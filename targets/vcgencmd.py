@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -74,6 +75,8 @@ def parse_pmic(text: str) -> list[PowerRail]:
             value = float(match["value"])
         except ValueError:
             continue  # a garbled line loses that rail, not the whole reading
+        if not math.isfinite(value):
+            continue  # 1e999 overflows to inf: as garbled as any other bad number
         (amps if match["kind"] == "A" else volts)[rail] = value
         if rail not in order:
             order.append(rail)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.typed_json import MAX_DEPTH, Fields, load_json, parse_json
+from harness.typed_json import MAX_DEPTH, Fields, load_json, one_line, parse_json
 
 
 def _write(tmp_path: Path, data: bytes | str, name: str = "f.json") -> Path:
@@ -154,3 +154,12 @@ def test_fields_needs_an_object() -> None:
 def test_parse_json_names_where() -> None:
     with pytest.raises(UsageError, match="^here: not valid JSON"):
         parse_json(b"{x}", where="here")
+
+
+def test_errors_built_from_user_keys_stay_one_line() -> None:
+    fields = Fields({"a\nb": None, "c": {"d\re": 1}}, where="w")
+    for call in (lambda: fields.str("a\nb"), lambda: fields.obj("c").str("d\re")):
+        with pytest.raises(UsageError) as err:
+            call()
+        assert "\n" not in str(err.value) and "\r" not in str(err.value)
+    assert one_line("x\ny") == "x\\ny" and one_line("plain") == "plain"

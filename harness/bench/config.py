@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.config import PRESETS
+from harness.config import MAX_SEED, PRESETS
+from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
+from harness.ranges import check_int, max_threads
 from harness.recipes import recipe_for
 from models.registry import get_model_spec
 
@@ -32,6 +34,16 @@ class BenchConfig:
     loop: LoopSettings | None = None
     energy: bool = True
     data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise UsageError("--seeds must name at least one seed")
+        for seed in self.seeds:
+            check_int("--seed", seed, 0, MAX_SEED)
+        if len(set(self.seeds)) != len(self.seeds):
+            raise UsageError(f"--seeds must be distinct, got {list(self.seeds)}")
+        if self.threads is not None:
+            check_int("--threads", self.threads, 1, max_threads())
 
     def loop_settings(self) -> LoopSettings:
         return self.loop or LOOP_DEFAULTS.get(self.preset, LOOP_DEFAULTS["small"])

@@ -27,10 +27,13 @@ class RowContext:
     def with_policy(self, policy: str) -> RowContext:
         return replace(self, policy=policy)
 
-    def row(self, metric: str, value: float, *, stat: str = "value", source: str = "",
-            estimated: bool = False, batch_size: int | str = "") -> dict:
-        """One results row; the unit comes from the metric catalogue, which must know it."""
+    def row(self, metric: str, value: float | None, *, stat: str = "value", source: str = "",
+            estimated: bool = False, batch_size: int | str = "", note: str = "") -> dict:
+        """One results row; the unit comes from the metric catalogue, which must know it.
+        A value of None (no measurement) is stored empty, with `note` saying why."""
         unit = require(metric, stat).unit_of(stat)
+        if value is None and not note:
+            raise ValueError(f"{metric}/{stat}: a row without a value needs a note")
         return {
             "run_id": self.run_id, "timestamp": datetime.now(timezone.utc).isoformat(
                 timespec="seconds"),
@@ -38,6 +41,6 @@ class RowContext:
             "device": self.device, "model": self.model, "preset": self.preset,
             "dataset": self.dataset, "split": self.split, "policy": self.policy,
             "batch_size": batch_size, "threads": self.threads, "metric": metric, "stat": stat,
-            "value": value, "unit": unit, "source": source, "estimated": estimated,
-            "runtime": self.runtime, "seed": self.seed,
+            "value": "" if value is None else value, "unit": unit, "source": source,
+            "estimated": estimated, "runtime": self.runtime, "seed": self.seed, "note": note,
         }

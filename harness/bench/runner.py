@@ -241,7 +241,7 @@ class Bench:
         src, est = result.gross.source, result.estimated
         return [
             ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.net_j_per_sample, stat="net",
-                    source=src, estimated=est, batch_size=1),
+                    source=src, estimated=est, batch_size=1, note=result.net_reason),
             ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.gross_j_per_sample, stat="gross",
                     source=src, estimated=est, batch_size=1),
             ctx.row(M.IDLE_POWER_W.name, result.idle_power_w, stat="mean",

@@ -22,15 +22,11 @@ def loop_from_args(args: argparse.Namespace) -> LoopSettings | None:
     if not given:
         return None
     base = LOOP_DEFAULTS.get(args.preset, LOOP_DEFAULTS["small"])
-    loop = LoopSettings(**{**base.__dict__, **given})
-    if loop.min_queries < 1 or loop.batch_size < 1 or loop.min_seconds < 0 or loop.warmup < 0:
-        raise UsageError("--min-queries and --batch-size must be >= 1, --min-seconds and "
-                         "--warmup >= 0")
-    return loop
+    return LoopSettings(**{**base.__dict__, **given})  # it checks the ranges
 
 
 def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
-    """--seeds 0,1,2 (or the one --seed); each a distinct integer in [0, 2**31)."""
+    """--seeds 0,1,2 (or the one --seed); BenchConfig checks they are distinct and in range."""
     if args.seeds is None:
         texts = [args.seed if args.seed is not None else "0"]
     elif args.seed is not None:
@@ -42,8 +38,6 @@ def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
     except ValueError:
         raise UsageError(f"--seeds must be integers separated by commas, got {args.seeds!r}") \
             from None
-    if not seeds or len(set(seeds)) != len(seeds) or not all(0 <= s < 2**31 for s in seeds):
-        raise UsageError(f"--seeds must be distinct integers in [0, 2**31), got {texts}")
     return seeds
 
 

@@ -17,8 +17,10 @@ from models.registry import get_model_spec
 def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     policy_name = args.policy or get_model_spec(ckpt.model_name).default_policy
-    policy = make_policy(policy_name, args.param if args.param is not None
-                         else ckpt.policy_param(policy_name))
+    if args.param is not None:
+        policy = make_policy(policy_name, args.param, origin="--param")
+    else:
+        policy = make_policy(policy_name, ckpt.policy_param(policy_name))
     data = load_dataset(ckpt.meta["dataset"], args.data_dir)
     split = encode_split(ckpt, data, args.split)
     table = predict(ckpt, split, policy)

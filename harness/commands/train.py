@@ -10,8 +10,6 @@ from harness.train import TrainRequest, train_model, tune
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.seed < 2**31:
-        raise UsageError(f"--seed must be in [0, 2**31), got {args.seed}")
     request = TrainRequest(args.model, args.dataset, args.preset, args.seed, args.data_dir)
     if args.tune:
         if args.force:

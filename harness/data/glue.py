@@ -14,6 +14,7 @@ from pathlib import Path
 from harness.data.base import TextDataset
 from harness.data.registry import DATASETS
 from harness.errors import UsageError
+from harness.typed_json import read_regular_file
 
 SEPARATOR = " [SEP] "
 
@@ -36,15 +37,34 @@ TASKS: dict[str, GlueTask] = {
 }
 
 
+MAX_FILE_BYTES = 1 << 30  # GLUE's largest file (QNLI train) is under 30 MB
+MAX_FIELD_CHARS = 131_072  # the csv module's own limit, named so the error can say it
+
+
+def _rows(path: Path, lines: list[str]) -> list[list[str]]:
+    """The TSV rows; a NUL byte or an overlong field names its line."""
+    for lineno, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise UsageError(f"{path}: line {lineno}: contains a NUL byte")
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise UsageError(f"{path}: line {reader.line_num}: a field longer than "
+                             f"{MAX_FIELD_CHARS} characters") from None
+        raise UsageError(f"{path}: line {reader.line_num}: not a TSV row ({exc})") from None
+
+
 def read_glue_tsv(path: Path, task: GlueTask) -> tuple[list[str], list[int]]:
     """Rows of one TSV file; a missing column or a bad label names the file and line."""
+    data = read_regular_file(path, what="GLUE file", max_bytes=MAX_FILE_BYTES)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
-    rows = list(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    lines = text.splitlines()
+    rows = _rows(path, lines)
     if task.header:
         if not rows:
             raise UsageError(f"{path}: line 1: empty file, expected a header")
@@ -83,9 +103,13 @@ def load_glue(task_name: str, data_dir: Path | None) -> TextDataset:
         path = folder / split
         if not path.exists():
             raise UsageError(f"{path}: not found (glue-{task_name} needs train.tsv and dev.tsv)")
+        if not path.is_file():
+            raise UsageError(f"{path}: not a regular file")
         t, y = read_glue_tsv(path, task)
         texts += t
         labels += y
+    if not texts:
+        raise UsageError(f"{folder}: train.tsv and dev.tsv hold no rows")
     return TextDataset(f"glue-{task_name}", tuple(texts), tuple(labels), task.label_names)
 
 

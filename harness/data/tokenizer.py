@@ -9,6 +9,7 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from harness.errors import UsageError
+from harness.typed_json import read_regular_file
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 
@@ -41,10 +42,27 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
 
 
 def load_tokenizer(path: Path) -> Tokenizer:
+    data = read_regular_file(path, what="tokenizer.json", max_bytes=64 << 20)
     try:
-        return Tokenizer.from_file(str(path))
+        return Tokenizer.from_str(data.decode("utf-8"))
     except Exception as exc:  # the tokenizers library raises a bare Exception on bad JSON
-        raise UsageError(f"{path}: not a tokenizer file ({str(exc).splitlines()[0]})") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"{path}: not a tokenizer file ({first})") from None
+
+
+def check_tokenizer(tok: Tokenizer, vocab_size: int, *, where: str) -> None:
+    """The tokenizer has the special tokens `encode` needs (PAD as id 0) and no id beyond
+    the model's embedding table."""
+    for token in (PAD, UNK):
+        if tok.token_to_id(token) is None:
+            raise UsageError(f"{where}: has no {token} token")
+    if tok.token_to_id(PAD) != 0:
+        raise UsageError(f"{where}: {PAD} must be id 0, is {tok.token_to_id(PAD)}")
+    ids = tok.get_vocab(with_added_tokens=True).values()
+    top = max(ids, default=-1)
+    if top >= vocab_size or min(ids, default=0) < 0:
+        raise UsageError(f"{where}: token id {top} is beyond the model's embedding table "
+                         f"({vocab_size} rows)")
 
 
 def encode(tok: Tokenizer, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,7 +2,8 @@
 
 The idle baseline is measured with the same meter over a span of the same length
 with nothing running, and both figures are reported, so a reader can see how much
-of the gross figure is the machine's floor.
+of the gross figure is the machine's floor. Where the idle baseline exceeds the
+loop's figure the net figure is no measurement: it is left empty, with the reason.
 """
 
 from __future__ import annotations
@@ -31,9 +32,26 @@ class EnergyResult:
         return self.idle.joules / self.idle.seconds if self.idle.seconds > 0 else 0.0
 
     @property
-    def net_j_per_sample(self) -> float:
-        """Gross minus idle power over the loop's own duration, per sample."""
-        return (self.gross.joules - self.idle_power_w * self.gross.seconds) / self.samples
+    def idle_joules(self) -> float:
+        """The idle baseline scaled to the loop's own duration."""
+        return self.idle_power_w * self.gross.seconds
+
+    @property
+    def net_j_per_sample(self) -> float | None:
+        """Gross minus idle power over the loop's own duration, per sample; None when that
+        is below zero: then the loop's draw did not resolve above the floor and the
+        difference is the meter's noise, not a measurement (`net_reason` says so)."""
+        net = self.gross.joules - self.idle_joules
+        return None if net < 0 else net / self.samples
+
+    @property
+    def net_reason(self) -> str:
+        """Why there is no net figure ("" when there is one)."""
+        if self.net_j_per_sample is not None:
+            return ""
+        return (f"idle baseline {self.idle_joules:.4g} J exceeds the loop's "
+                f"{self.gross.joules:.4g} J over {self.gross.seconds:.3g} s: the loop's "
+                "draw is within the meter's resolution")
 
     @property
     def estimated(self) -> bool:

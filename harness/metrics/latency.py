@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 import torch
 
+from harness.ranges import check_float, check_int
 from targets.base import Timer
+
+# Bounds of the loop settings: beyond them a loop would run for days or never end.
+MAX_WARMUP = 100_000
+MAX_QUERIES = 10_000_000
+MAX_SECONDS = 3600.0
+MAX_BATCH = 65_536
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,13 @@ class LoopSettings:
     min_queries: int
     min_seconds: float
     batch_size: int = 32  # Offline batch
+
+    def __post_init__(self) -> None:
+        check_int("--warmup", self.warmup, 0, MAX_WARMUP)
+        check_int("--min-queries", self.min_queries, 1, MAX_QUERIES)
+        object.__setattr__(self, "min_seconds",
+                           check_float("--min-seconds", self.min_seconds, 0.0, MAX_SECONDS))
+        check_int("--batch-size", self.batch_size, 1, MAX_BATCH)
 
 
 @dataclass

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ from harness.errors import UsageError
 from harness.metrics import catalog as M
 from harness.report.rundir import Run
 from harness.results.atomic import atomic_write_text
+from harness.typed_json import Fields, load_json, one_line
 
 FORMAT = "beexbench-baseline"
 VERSION = 2
@@ -168,7 +170,7 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
     for key, (_, row) in zip(row_keys(results), results.iterrows(), strict=True):
         gate, better = classify(row["metric"], row["stat"])
         batch = int(float(row["batch_size"])) if row["batch_size"] else 1
-        entry: dict[str, Any] = {"gate": gate, "value": float(row["value"]), "unit": row["unit"],
+        entry: dict[str, Any] = {"gate": gate, "value": _value(row["value"]), "unit": row["unit"],
                                  "batch_size": batch, "better": better}
         old = old_entries.get(key, {})
         if old.get("gate") == gate:
@@ -189,67 +191,92 @@ def build_baseline(run: Run, previous: dict[str, Any] | None = None) -> dict[str
             "entries": entries, "samples": samples}
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+MAX_BYTES = 256 << 20  # a baseline of every model, runtime and seed is a few MB
+
+
+def _value(text: Any) -> float:
+    """A results value as a float; an empty one (no measurement) is NaN."""
+    return float(text) if str(text).strip() else math.nan
+
+
+def _entry(key: str, fields: Fields, samples: dict[str, Any]) -> dict[str, Any]:
+    if len(key.split(";")[0].split("/", 3)) != 4:
+        raise UsageError(f"{fields.where}: entry {key!r}: key must be model/policy/metric/stat")
+    entry = fields.as_dict()
+    entry["gate"] = fields.str("gate", choices=KINDS)
+    raw = fields.raw("value")
+    # null: the run had no measurement there (a figure that did not resolve)
+    entry["value"] = math.nan if raw is None else fields.float("value")
+    fields.str("unit")
+    fields.str("better", choices=(M.HIGHER, M.LOWER, M.NONE), default=M.NONE)
+    fields.int("batch_size", min=1, default=1)
+    for tol in TOLERANCES:
+        fields.float(tol, min=0.0, default=0.0)
+    name = fields.str("samples", default=None)
+    if name is not None and name not in samples:
+        raise fields.fail("samples", f"names {name!r}, which is not in \"samples\"")
+    return entry
 
 
 def validate(data: Any, path: str) -> dict[str, Any]:
-    """Check the structure of a loaded baseline; raise UsageError naming what is wrong."""
-    def bad(why: str) -> UsageError:
-        return UsageError(f"baseline {path}: {why}")
-
+    """Check the structure, types and ranges of a loaded baseline; raise UsageError naming
+    the field that is wrong."""
+    where = f"baseline {path}"
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise bad(f"not a beexbench baseline (no \"format\": \"{FORMAT}\")")
-    if type(data.get("version")) is not int or data["version"] != VERSION:
-        raise bad(f"unsupported version {data.get('version')!r} (this beexbench reads {VERSION})")
-    defaults = data.get("defaults", {})
-    if not isinstance(defaults, dict) or not all(
-            _number(v) and math.isfinite(v) and v >= 0 for v in defaults.values()):
-        raise bad("\"defaults\" must map names to finite numbers >= 0")
-    unknown = set(defaults) - set(DEFAULTS)
-    if unknown:
-        raise bad(f"unknown \"defaults\": {', '.join(sorted(unknown))} "
-                  f"(valid: {', '.join(DEFAULTS)})")
-    entries = data.get("entries")
-    if not isinstance(entries, dict):
-        raise bad("\"entries\" must be an object keyed by model/policy/metric/stat")
-    samples = data.get("samples", {})
-    if not isinstance(samples, dict) or not all(
-            isinstance(v, list) and all(_number(x) for x in v) for v in samples.values()):
-        raise bad("\"samples\" must map names to lists of numbers")
-    for key, entry in entries.items():
-        if not isinstance(entry, dict):
-            raise bad(f"entry {key!r} is not an object")
-        if entry.get("gate") not in KINDS:
-            raise bad(f"entry {key!r}: gate must be one of {', '.join(KINDS)}")
-        if not _number(entry.get("value")) or math.isinf(entry["value"]):
-            raise bad(f"entry {key!r}: value must be a finite number")
-        if not isinstance(entry.get("unit"), str):
-            raise bad(f"entry {key!r}: unit must be a string")
-        for tol in TOLERANCES:
-            if tol in entry and (not _number(entry[tol]) or not math.isfinite(entry[tol])
-                                 or entry[tol] < 0):
-                raise bad(f"entry {key!r}: {tol} must be a finite number >= 0")
-        if "samples" in entry and entry["samples"] not in samples:
-            raise bad(f"entry {key!r}: samples {entry['samples']!r} not in \"samples\"")
+        raise UsageError(f"{where}: not a beexbench baseline (no \"format\": \"{FORMAT}\")")
+    top = Fields(data, where=where)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
+        raise UsageError(f"{where}: unsupported version {version!r} "
+                         f"(this beexbench reads {VERSION})")
+    source = top.obj("source", default=None)
+    if source is not None:
+        for name in source.keys():
+            source.str(name)
+    defaults = top.obj("defaults", default=None)
+    if defaults is not None:
+        unknown = set(defaults.keys()) - set(DEFAULTS)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise UsageError(one_line(f"{where}: unknown \"defaults\": {names} "
+                                      f"(valid: {', '.join(DEFAULTS)})"))
+        for name in defaults.keys():
+            defaults.float(name, min=0.0)
+    if not isinstance(data.get("entries"), dict):
+        raise UsageError(f"{where}: \"entries\" must be an object keyed by "
+                         "model/policy/metric/stat")
+    samples = top.obj("samples", default=None)
+    if samples is not None:
+        for name in samples.keys():
+            values = samples.list(name)
+            if not all(isinstance(x, int | float) and not isinstance(x, bool)
+                       and math.isfinite(x) for x in values):
+                raise samples.fail(name, "must be a list of finite numbers")
+    entries = top.obj("entries")
+    # null stands for absent: readers then find the empty object they expect
+    for name in ("source", "defaults", "samples"):
+        if data.get(name) is None:
+            data[name] = {}
+    data["entries"] = {key: _entry(key, entries.obj(key), data["samples"])
+                       for key in entries.keys()}
     return data
 
 
 def load_baseline(path: str) -> dict[str, Any]:
     """Read and validate a baseline file; raise UsageError on a missing or malformed one."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise UsageError(f"baseline {path} does not exist (write one with --update)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"baseline {path}: malformed JSON: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"baseline {path}: cannot read: {exc.strerror}") from None
-    return validate(data, path)
+    if not os.path.lexists(path):
+        raise UsageError(f"baseline {path} does not exist (write one with --update)")
+    return validate(load_json(Path(path), what="baseline", max_bytes=MAX_BYTES), path)
+
+
+def _json_ready(baseline: dict[str, Any]) -> dict[str, Any]:
+    """NaN values (no measurement) as null: the file stays strict JSON."""
+    entries = {k: {**e, "value": None if math.isnan(e["value"]) else e["value"]}
+               for k, e in baseline["entries"].items()}
+    return {**baseline, "entries": entries}
 
 
 def write_baseline(path: str, baseline: dict[str, Any]) -> None:
     """Write atomically (temp file, fsync, rename): an interrupted update keeps the old file."""
-    atomic_write_text(Path(path), json.dumps(baseline, indent=1, sort_keys=False) + "\n",
-                      what="baseline")
+    text = json.dumps(_json_ready(baseline), indent=1, sort_keys=False, allow_nan=False)
+    atomic_write_text(Path(path), text + "\n", what="baseline")

@@ -78,6 +78,9 @@ def _learned(entry: dict[str, Any], cur: float, tol: float, what: str) -> tuple[
 def _noisy(entry: dict[str, Any], cur: float, base_raw: list[float], cur_raw: list[float],
            factor: float, p_max: float) -> tuple[str, str]:
     base = entry["value"]
+    if math.isnan(base) or math.isnan(cur):
+        return ("ok", "") if math.isnan(base) and math.isnan(cur) else (
+            "drifted", "a number on one side only")
     if base <= 0 or cur <= 0:
         return ("ok", "") if base == cur else ("drifted", "non-positive value, no ratio")
     ratio = cur / base if entry.get("better") == M.LOWER else base / cur  # > 1: worse

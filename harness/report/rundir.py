@@ -115,9 +115,14 @@ def _require_columns(df: pd.DataFrame, required: tuple[str, ...], path: Path) ->
         raise UsageError(f"{path}: missing columns: {', '.join(missing)}")
 
 
-def _parse_floats(texts: pd.Series, path: Path, column: str) -> list[float]:
+def _parse_floats(texts: pd.Series, path: Path, column: str,
+                  empty_ok: bool = False) -> list[float]:
+    """Floats of a column; with `empty_ok` an empty text (no measurement) is NaN."""
     values = []
     for line, text in enumerate(texts, start=2):
+        if empty_ok and not text.strip():
+            values.append(float("nan"))
+            continue
         try:
             values.append(float(text))
         except ValueError:
@@ -142,9 +147,15 @@ def read_results(path: Path) -> pd.DataFrame:
     df = _read_csv_text(path, "results.csv")
     if "seed" not in df.columns and "run_id" in df.columns:
         df["seed"] = ""  # written before runs recorded their seed
+    if "note" not in df.columns and "run_id" in df.columns:
+        df["note"] = ""  # written before rows could be left without a value
     _require_columns(df, RESULT_COLUMNS, path)
+    empty = (df["value"].str.strip() == "") & (df["note"].str.strip() == "")
+    if empty.any():
+        line = int(empty.to_numpy().nonzero()[0][0]) + 2
+        raise UsageError(f"{path}: line {line}: value is empty and no note says why")
     df["value_text"] = df["value"]
-    df["value"] = _parse_floats(df["value"], path, "value")
+    df["value"] = _parse_floats(df["value"], path, "value", empty_ok=True)
     bad = [v for v in df["estimated"] if v not in ("true", "false")]
     if bad:
         raise UsageError(f"{path}: estimated must be 'true' or 'false', found {bad[0]!r}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 # One row per measured value (DESIGN.md section 6). `runtime` records which inference
 # path produced the row: fake-quant, packed-native or packed-fallback; `seed` the
-# training seed of the checkpoint measured.
+# training seed of the checkpoint measured; `note` why `value` is empty (a figure that is
+# no measurement, such as a net energy below the meter's resolution), else empty.
 RESULT_COLUMNS: tuple[str, ...] = (
     "run_id", "timestamp", "git_sha", "host", "target", "device", "model", "preset",
     "dataset", "split", "policy", "batch_size", "threads", "metric", "stat", "value",
-    "unit", "source", "estimated", "runtime", "seed",
+    "unit", "source", "estimated", "runtime", "seed", "note",
 )
 
 

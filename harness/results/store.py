@@ -285,6 +285,8 @@ def _row_fault(fields: list[str], cut: bool) -> str | None:
     if len(fields) != len(RESULT_COLUMNS):
         return f"has {len(fields)} fields, not {len(RESULT_COLUMNS)}"
     row = dict(zip(RESULT_COLUMNS, fields, strict=True))
+    if not row["value"].strip():
+        return None if row["note"].strip() else "has an empty value and no note says why"
     try:
         value = float(row["value"])
     except ValueError:

@@ -166,7 +166,9 @@ def _summary_row(rows: pd.DataFrame, policy: str) -> dict[str, object]:
         out[h.column] = row["value"]
         if h.metric is M.ENERGY_J_PER_SAMPLE:
             out["energy_estimated"] = "estimated" if row["estimated"] == "true" else "measured"
-            out["energy_source"] = row["source"]
+            note = row.get("note", "")
+            # a figure left empty says why where its source is shown
+            out["energy_source"] = f"{row['source']} (no figure: {note})" if note else row["source"]
     return out
 
 

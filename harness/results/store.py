@@ -85,7 +85,10 @@ class RunStore:
         path = self.root / LOCK
         for _ in range(100):
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+            except IsADirectoryError:
+                raise UsageError(f"run directory {self.root}: {path} is a directory, not "
+                                 f"its lock file") from None
             except OSError as exc:
                 raise UsageError(f"--out {self.root}: not writable ({exc.strerror})") from None
             try:

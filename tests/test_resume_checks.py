@@ -76,6 +76,19 @@ def _header_only(run: Path) -> None:
     (run / "results.csv").write_text(header)
 
 
+def _edit_row(edit):
+    def damage(run: Path) -> None:
+        header, *rows = (run / "results.csv").read_text().splitlines(keepends=True)
+        i = next(i for i, r in enumerate(rows) if ",fp-transformer," in r)
+        rows[i] = edit(next(csv.reader([rows[i]])))
+        (run / "results.csv").write_text(header + "".join(rows))
+    return damage
+
+
+def _joined(fields: list[str]) -> str:
+    return ",".join(fields) + "\n"
+
+
 def _garbage(name: str):
     def damage(run: Path) -> None:
         (run / name).write_bytes(b"\xff\xfe\x00 not this file \x9c")
@@ -99,6 +112,10 @@ CASES = {
     "results deleted": (lambda run: (run / "results.csv").unlink(), "results.csv",
                         {"fp-transformer", "beexformer"}),
     "header only": (_header_only, "holds no rows of it", {"fp-transformer", "beexformer"}),
+    "a row lost fields": (_edit_row(lambda f: _joined(f[:9])), "has 9 fields",
+                          {"fp-transformer"}),
+    "a value emptied": (_edit_row(lambda f: _joined(f[:15] + [""] + f[16:])),
+                        "empty value and no note", {"fp-transformer"}),
     "config not UTF-8": (_garbage("config.json"), "config.json", set()),
     "config a directory": (_a_directory("config.json"), "is a directory", None),
     "progress garbage": (_garbage("progress.json"), "progress.json", set()),

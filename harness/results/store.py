@@ -197,18 +197,22 @@ class RunStore:
             self.problems.append(f"{RESULTS} {path}: not UTF-8 text (bad byte at offset "
                                  f"{exc.start})")
             return []
-        lines = text.split("\n")
-        if not lines or tuple(next(csv.reader([lines[0]]), [])) != RESULT_COLUMNS:
+        try:
+            records = [(reader.line_num, fields) for reader in [csv.reader(io.StringIO(text))]
+                       for fields in reader]
+        except csv.Error as exc:
+            self.problems.append(f"{RESULTS} {path}: not CSV ({exc})")
+            return []
+        if not records or tuple(records[0][1]) != RESULT_COLUMNS:
             self.problems.append(f"{RESULTS} {path}: its header is not this version's "
                                  f"columns")
             return []
-        if text.endswith("\n"):
-            lines.pop()  # the empty string after the last newline
         rows: list[dict[str, str]] = []
         seen: dict[tuple[str, ...], int] = {}
-        for number, line in enumerate(lines[1:], start=2):
-            fields = next(csv.reader([line]), [])
-            cut = number == len(lines) and not text.endswith("\n")
+        for index, (number, fields) in enumerate(records[1:], start=2):
+            # Written whole, the file ends with a newline: a last row without one was cut.
+            cut = index == len(records) and not text.endswith("\n")
+            short = cut or len(fields) != len(RESULT_COLUMNS)
             why = _row_fault(fields, cut)
             row = dict(zip(RESULT_COLUMNS, fields, strict=False))
             if why is None:
@@ -220,11 +224,10 @@ class RunStore:
                 rows.append(row)
                 continue
             fault = f"{RESULTS} {path}: line {number} {why}"
-            if why.startswith("has") or why.startswith("is cut"):
+            if short:
                 # A short row may have lost its seed, or its model too: every unit it
                 # could belong to is damaged.
-                model = row.get("model", "") if len(fields) > RESULT_COLUMNS.index("model") \
-                    else ""
+                model = row.get("model", "")
                 if not model:
                     self.problems.append(fault)
                     return []

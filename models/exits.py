@@ -34,7 +34,10 @@ def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
 class ExitPolicy(ABC):
     param_name: str = ""
     grid: tuple[float, ...] = ()
-    param_range: tuple[float, float] = (0.0, 1.0)  # the values that mean something
+    # Thresholds beyond the range of what they compare with (normalized entropy in
+    # [0, 1], its relative drop up to 1) are odd but mean something: always or never
+    # stop. So a threshold need only be finite; a count has bounds.
+    param_range: tuple[float, float] = (-math.inf, math.inf)
     integer_param: bool = False
 
     def __init__(self, param: float | None = None, origin: str | None = None) -> None:
@@ -43,7 +46,7 @@ class ExitPolicy(ABC):
     @classmethod
     def checked(cls, param: float, origin: str | None = None) -> float:
         """The parameter as a float, or UsageError naming `origin` (where it came from)."""
-        lo, hi = cls.param_range if cls.param_name else (-math.inf, math.inf)
+        lo, hi = cls.param_range
         try:
             value = float(param)
         except (OverflowError, TypeError, ValueError):
@@ -53,9 +56,11 @@ class ExitPolicy(ABC):
             bad = value != int(value)
         if bad:
             kind = "an integer" if cls.integer_param else "a finite number"
+            if math.isfinite(lo) or math.isfinite(hi):
+                kind += f" between {lo:g} and {hi:g}"
             place = origin or f"policy {cls.registered_name}"  # type: ignore[attr-defined]
-            raise UsageError(f"{place}: {cls.param_name or 'parameter'} must be {kind} "
-                             f"between {lo:g} and {hi:g}, got {param}")
+            raise UsageError(f"{place}: {cls.param_name or 'parameter'} must be {kind}, "
+                             f"got {param}")
         return value
 
     @property

@@ -79,8 +79,10 @@ def _drop(path: tuple):
          "field 'policies.beex-entropy-drop.param' is missing"),
         (_set(("policies", "beex-entropy-drop", "param"), "0.1"),
          "field 'policies.beex-entropy-drop.param' must be a finite number"),
-        (_set(("policies", "beex-entropy-drop", "param"), -5),
-         "field 'policies.beex-entropy-drop.param': delta must be a finite number between 0"),
+        (_set(("policies", "pabee-patience"), {"param": 0}),
+         "field 'policies.pabee-patience.param': t must be an integer between 1 and 1024"),
+        (_set(("policies", "beex-entropy-drop", "param"), 1e999),
+         "not valid JSON (Infinity is not a number JSON allows)"),
         (_set(("policies", "no-such-policy"), {"param": 1}), "names no known exit policy"),
         (_drop(("dataset",)), "field 'dataset' is missing"),
         (_set(("model",), 7), "field 'model' must be a string"),
@@ -206,19 +208,36 @@ def test_tokenizer_that_is_not_json_is_one_line(copy: Path, capsys) -> None:
     assert "tokenizer.json" in _fails(copy, capsys)
 
 
-@pytest.mark.parametrize("param", ["nan", "inf", "-1", "1.5", "1e400"])
-def test_eval_param_out_of_range_is_one_line(tiny_checkpoint, tmp_path: Path, capsys,
-                                             param: str) -> None:
-    err = _eval_fails(["eval", "--checkpoint", str(tiny_checkpoint.path), "--param", param,
+@pytest.mark.parametrize("param", ["nan", "inf", "-inf", "1e400"])
+def test_eval_param_not_finite_is_one_line(tiny_checkpoint, tmp_path: Path, capsys,
+                                           param: str) -> None:
+    err = _eval_fails(["eval", "--checkpoint", str(tiny_checkpoint.path), f"--param={param}",
                        "--out", str(tmp_path)], capsys)
-    assert err.startswith("beexbench: error: --param: delta must be a finite number between 0")
+    assert err.startswith("beexbench: error: --param: delta must be a finite number, got")
     assert not any(tmp_path.iterdir())
 
 
+def _avg_exit_layer(out: str) -> float:
+    return float(next(line for line in out.splitlines() if "avg_exit_layer" in line).split()[1])
+
+
+def test_eval_threshold_beyond_its_range_is_odd_but_valid(tiny_checkpoint, tmp_path: Path,
+                                                          capsys) -> None:
+    """A relative entropy drop is at most 1, so delta 1.5 stops every sample at the first
+    exit that can decide (the 2nd block); a negative delta stops only on a rise. Both are
+    correct figures, not errors."""
+    base = ["eval", "--checkpoint", str(tiny_checkpoint.path)]
+    assert main([*base, "--param", "1.5", "--out", str(tmp_path / "a")]) == 0
+    assert _avg_exit_layer(capsys.readouterr().out) == 2.0
+    assert main([*base, "--param", "-1", "--out", str(tmp_path / "b")]) == 0
+    assert 2.0 <= _avg_exit_layer(capsys.readouterr().out) <= tiny_checkpoint.model.cfg.blocks
+
+
 def test_patience_param_must_be_a_whole_number(tiny_checkpoint, tmp_path: Path, capsys) -> None:
-    for param in ("2.5", "0", "-3"):
+    for param in ("2.5", "0", "-3", "1e6"):
         err = _eval_fails(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy",
-                           "pabee-patience", "--param", param, "--out", str(tmp_path)], capsys)
+                           "pabee-patience", f"--param={param}", "--out", str(tmp_path)],
+                          capsys)
         assert "--param: t must be an integer between 1 and 1024" in err
 
 

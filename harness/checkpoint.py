@@ -20,13 +20,14 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from tokenizers import Tokenizer
 
 from harness.config import MAX_SEED
 from harness.data.splits import Splits, splits_from_fields
 from harness.data.tokenizer import check_tokenizer, load_tokenizer
 from harness.errors import UsageError
+from harness.results.atomic import atomic_write_bytes, new_temp_dir, replace_dir, sweep_temps
 from harness.typed_json import Fields, load_json
 from models.config_fields import read_model_config
 from models.exits import POLICIES, make_policy
@@ -59,21 +60,26 @@ class Checkpoint:
 
 def save_checkpoint(path: Path, meta: dict, model: EncoderClassifier, tokenizer: Tokenizer,
                     splits: Splits) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    (tmp / "checkpoint.json").write_text(json.dumps({"format": FORMAT, **meta}, indent=2))
-    tokenizer.save(str(tmp / "tokenizer.json"))
-    (tmp / "splits.json").write_text(json.dumps(splits.to_dict()))
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp / "model.safetensors"))
-    for name in FILES:
-        with open(tmp / name, "rb") as fh:
-            os.fsync(fh.fileno())
-    if path.exists():
-        shutil.rmtree(path)
-    os.rename(tmp, path)
+    """Build the checkpoint in a temporary sibling, then rename it in (the one it replaces,
+    with `train --force`, is renamed aside and removed only after)."""
+    # The cache's next write removes what killed writers left in it.
+    if path.parent.is_dir():
+        sweep_temps(path.parent)
+    tmp = new_temp_dir(path, what="checkpoint")
+    try:
+        files = {
+            "checkpoint.json": json.dumps({"format": FORMAT, **meta}, indent=2).encode(),
+            "tokenizer.json": tokenizer.to_str(pretty=True).encode(),
+            "splits.json": json.dumps(splits.to_dict()).encode(),
+            "model.safetensors": save({k: v.detach().contiguous()
+                                       for k, v in model.state_dict().items()}),
+        }
+        for name in FILES:
+            atomic_write_bytes(tmp / name, files[name], what="checkpoint")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_dir(tmp, path, what="checkpoint")
     return path
 
 

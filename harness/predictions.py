@@ -82,7 +82,7 @@ class PredictionTable:
         return buf.getvalue()
 
     def write(self, path: Path) -> None:
-        atomic_write_text(path, self.to_csv())
+        atomic_write_text(path, self.to_csv(), what="predictions")
 
 
 def predict(ckpt: Checkpoint, split: EncodedSplit, policy: ExitPolicy,

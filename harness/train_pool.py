@@ -6,12 +6,23 @@ up to 2C / threads processes train at once. More processes than cores is deliber
 the OS then shares the cores between models that train at different speeds, and no core
 idles while the slowest model trains alone. Each worker writes its checkpoint to the
 cache (atomically); the caller then loads it from there.
+
+Workers die with their parent, however it dies (SIGKILL included): on Linux the kernel
+sends them SIGKILL when it exits (PR_SET_PDEATHSIG), elsewhere a thread in each worker
+watches for the parent to go. The resource tracker multiprocessing starts beside them
+exits once the last of them is gone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from harness import log, plugins
@@ -19,11 +30,34 @@ from harness.data.base import TextDataset
 from harness.train import TrainRequest, train_model
 
 logger = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def _start_worker(verbosity: int, plugin_names: list[str]) -> None:
-    """A spawned worker starts bare: give it the parent's output settings and plugins
-    (no bars: several processes would draw over each other)."""
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when the process `parent` ends."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _start_worker(parent: int, verbosity: int, plugin_names: list[str]) -> None:
+    """A spawned worker dies with `parent` and otherwise starts bare: give it the parent's
+    output settings and plugins (no bars: several processes would draw over each other)."""
+    die_with_parent(parent)
     log.configure(verbosity, bars=False)
     plugins.load(plugin_names)
 
@@ -50,7 +84,7 @@ def train_missing(requests: list[TrainRequest], data: TextDataset, cpus: int,
     # spawn, not fork: a forked child of a process that already ran OpenMP can hang.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(log.verbosity(), plugins.loaded())) as pool:
+                             initargs=(os.getpid(), log.verbosity(), plugins.loaded())) as pool:
         futures = [pool.submit(_train_one, r, data, quiet) for r in missing]
         try:
             for future in futures:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from harness.errors import UsageError
+from harness.results.atomic import atomic_write_bytes
 from harness.typed_json import Fields, parse_json
 from models.binarize import BinaryEmbedding, BinaryLinear
 from models.config_fields import read_model_config
@@ -47,22 +48,23 @@ def packed_state(model: EncoderClassifier) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def export_packed(model: EncoderClassifier, model_name: str, path: Path) -> int:
-    """Write the packed artifact; returns its size in bytes."""
+def packed_bytes(model: EncoderClassifier, model_name: str) -> bytes:
+    """The packed artifact's file content."""
     meta = {"format": FORMAT, "model": model_name,
             "model_config": json.dumps(model.cfg.to_dict())}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(packed_state(model), str(tmp), metadata=meta)
-    tmp.replace(path)
-    return path.stat().st_size
+    return save(packed_state(model), metadata=meta)
 
 
-def export_fp32(model: EncoderClassifier, path: Path) -> int:
-    """Write every parameter as fp32 (the model's own uncompressed form); returns bytes."""
-    state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path))
-    return path.stat().st_size
+def fp32_bytes(model: EncoderClassifier) -> bytes:
+    """Every parameter as fp32 (the model's own uncompressed form), as a safetensors file."""
+    return save({k: v.detach().float().contiguous() for k, v in model.state_dict().items()})
+
+
+def export_packed(model: EncoderClassifier, model_name: str, path: Path) -> int:
+    """Write the packed artifact (atomically); returns its size in bytes."""
+    data = packed_bytes(model, model_name)
+    atomic_write_bytes(path, data, what="packed artifact")
+    return len(data)
 
 
 def read_artifact(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:

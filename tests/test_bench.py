@@ -234,6 +234,8 @@ def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path, checkpoint_ca
     subprocess.run([*argv, "--out", str(cut), "--resume"], env=env, check=True,
                    capture_output=True)
     assert _row_keys(cut) == _row_keys(whole)
+    assert not [p for p in cut.rglob("*") if p.name.endswith(".tmp")]
+    assert not (cut / "run.lock").exists()
 
 
 def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp_path):

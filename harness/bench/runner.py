@@ -23,6 +23,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.bench.config import BenchConfig
+from harness.bench.resume import (
+    check_config,
+    check_files,
+    check_rows,
+    runtime_labels,
+    runtime_subdir,
+    settle,
+)
 from harness.bench.rows import RowContext
 from harness.bench.runtimes import (
     Runnable,
@@ -87,6 +95,9 @@ class Bench:
         self.run_id, self.progress = run_id, progress
         self.threads = target.set_threads(cfg.threads)
         self.device_name = str(target.describe().get("device") or target.name)
+        # Latency samples of each samples file so far in this attempt, by policy: the
+        # file is written whole from these, never merged with what an earlier attempt left.
+        self.samples: dict[Path, dict[str, list[float]]] = {}
 
     # -- per model -------------------------------------------------------------------------
     def train_request(self, name: str, seed: int) -> TrainRequest:
@@ -107,8 +118,8 @@ class Bench:
                              seed)
             # Files go under seed-<S>/ in a run of several seeds; the model's first runtime
             # keeps the names directly there, each further one gets a folder of its own.
-            subdir = seed_dir(self.cfg.seeds, seed) + (
-                "" if runtime == runtimes[0] else ctx.runtime)
+            subdir = runtime_subdir(self.cfg.seeds, seed, ctx.runtime,
+                                    first=runtime == runtimes[0])
             rows += self.runtime_rows(ctx, runtime, subdir, ckpt, spec, split, flops)
         return rows
 
@@ -144,7 +155,7 @@ class Bench:
         if flops.unsupported:
             atomic_write_text(self.store.root / "flops" / seed_dir(self.cfg.seeds, ctx.seed)
                               / f"{ctx.model}-unsupported.txt",
-                              unsupported_listing(flops))
+                              unsupported_listing(flops), what="op-count listing")
         return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
 
     def policy_rows(self, ctx: RowContext, subdir: str, ckpt: Checkpoint, model: Runnable,
@@ -261,14 +272,14 @@ class Bench:
 
     def write_samples(self, ctx: RowContext, subdir: str, samples_ms: list[float]) -> None:
         path = self.file("samples", subdir, ctx.model)
-        old = path.read_text().splitlines()[1:] if path.exists() else []
-        kept = [line for line in old if not line.startswith(f"{ctx.policy},")]
+        by_policy = self.samples.setdefault(path, {})
+        by_policy[ctx.policy] = samples_ms
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["policy", "metric", "batch_size", "value"])
-        buf.write("".join(line + "\n" for line in kept))
-        writer.writerows([ctx.policy, M.LATENCY_MS.name, 1, f"{v:.6f}"] for v in samples_ms)
-        atomic_write_text(path, buf.getvalue())
+        for policy, values in by_policy.items():
+            writer.writerows([policy, M.LATENCY_MS.name, 1, f"{v:.6f}"] for v in values)
+        atomic_write_text(path, buf.getvalue(), what="latency samples")
 
 
 def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str):
@@ -289,35 +300,13 @@ def _offline(loop: LoopSettings) -> LoopSettings:
                         min_seconds=loop.min_seconds, batch_size=loop.batch_size)
 
 
-def config_differences(previous: dict, current: dict, prefix: str = "") -> list[str]:
-    """The fields (dotted for nested ones) in which two config.json contents differ."""
-    names = []
-    for key in sorted(set(previous) | set(current)):
-        old, new = previous.get(key), current.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names += config_differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            names.append(f"{prefix}{key}")
-    return names
-
-
-def _describe_differences(previous: dict, current: dict) -> str:
-    shown = []
-    for name in config_differences(previous, current):
-        old, new = previous, current
-        for part in name.split("."):
-            old = old.get(part) if isinstance(old, dict) else None
-            new = new.get(part) if isinstance(new, dict) else None
-        shown.append(f"{name} (run: {json.dumps(old)}, now: {json.dumps(new)})")
-    return "; ".join(shown)
-
-
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
-              run_id: str | None = None, force: bool = False) -> Path:
+              run_id: str | None = None, force: bool = False, repair: bool = False) -> Path:
     """Validate everything cheap first, then open the run directory and measure.
 
     `run_id` names a new run (default: a fresh id); a resumed run keeps its own. `force`
-    replaces an existing run directory (harness.results.store.RunStore.open).
+    replaces an existing run directory (harness.results.store.RunStore.open); `repair`
+    (with resume) measures again the models whose files are damaged.
     """
     progress = Progress(quiet)
     target = get_target(cfg.target)
@@ -338,18 +327,10 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     try:
         # Compare as JSON sees it (tuples become lists).
         config = json.loads(json.dumps({"run_id": run_id, **cfg.to_dict()}))
-        config_path = root / "config.json"
-        if config_path.exists():
-            previous = json.loads(config_path.read_text())
-            run_id = previous.get("run_id", run_id)
-            differs = _describe_differences(
-                {k: v for k, v in previous.items() if k != "run_id"},
-                {k: v for k, v in config.items() if k != "run_id"})
-            if differs:
-                raise UsageError(f"{config_path}: the run was started with another config: "
-                                 f"{differs}; resume it with the same arguments")
-        else:
-            store.write_json("config.json", config)
+        run_id = check_config(store, config, repair)
+        check_rows(store, cfg, run_id)
+        check_files(store, cfg, runtime_labels(store))
+        settle(store, repair, progress)
         bench = Bench(cfg, target, store, data, run_id, progress)
         store.write_json("environment.json", environment(target, bench.threads))
         started = time.perf_counter()
@@ -365,6 +346,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
                 continue
             rows = bench.run_model(name, seed, plan[name])
             store.commit_model(name, seed, rows)
+        store.flush()
         progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
     finally:
         store.release()

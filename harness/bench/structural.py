@@ -10,13 +10,12 @@ own row format.
 from __future__ import annotations
 
 import functools
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.metrics import catalog as M
 from harness.metrics.flops import FlopReport
-from models.artifact import export_fp32, export_packed, parameter_counts
+from models.artifact import export_packed, fp32_bytes, packed_bytes, parameter_counts
 from models.registry import get_model_spec
 from models.transformer import EncoderClassifier, ModelConfig
 
@@ -42,8 +41,7 @@ def fp_reference_bytes(shape: ModelConfig) -> int:
     """Packed bytes of `fp-transformer` of this backbone shape (weights do not change a
     file's size, so an untrained one serves)."""
     ref = get_model_spec(REFERENCE_MODEL).build(shape.backbone())
-    with tempfile.TemporaryDirectory() as tmp:
-        return export_packed(ref, REFERENCE_MODEL, Path(tmp) / "fp.safetensors")
+    return len(packed_bytes(ref, REFERENCE_MODEL))
 
 
 def size_figures(model: EncoderClassifier, name: str, artifact: Path) -> list[Figure]:
@@ -55,8 +53,7 @@ def deployed_size_figures(model: EncoderClassifier, deployed: int, source: str) 
     """Bytes, ratios and counts of `model` as deployed in files of `deployed` bytes (its
     packed artifact, or the graphs another runtime runs). Both ratios keep their
     denominators whatever the runtime, so sizes compare across runtimes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_fp32(model, Path(tmp) / "fp32.safetensors")
+    fp32 = len(fp32_bytes(model))
     reference = fp_reference_bytes(model.cfg.backbone())
     total, binary = parameter_counts(model)
     return [

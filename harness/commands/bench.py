@@ -62,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
         energy=not args.no_energy,
         data_dir=str(args.data_dir) if args.data_dir else None,
     )
-    root = run_bench(cfg, args.out, args.resume, args.quiet, force=args.force)
+    if args.repair and not args.resume:
+        raise UsageError("--repair goes with --resume (it repairs the run being resumed)")
+    root = run_bench(cfg, args.out, args.resume, args.quiet, force=args.force,
+                     repair=args.repair)
     print(console_table(build_summary(load_run(root).results)))
     print(f"results: {root}")
     return 0
@@ -100,6 +103,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run directory (default: results/<run_id>)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out, with the same arguments")
+    p.add_argument("--repair", action="store_true",
+                   help="with --resume: measure again the models whose files are damaged")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out run directory with a new run")
     p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",

@@ -278,8 +278,5 @@ def _json_ready(baseline: dict[str, Any]) -> dict[str, Any]:
 
 def write_baseline(path: str, baseline: dict[str, Any]) -> None:
     """Write atomically (temp file, fsync, rename): an interrupted update keeps the old file."""
-    try:
-        text = json.dumps(_json_ready(baseline), indent=1, sort_keys=False, allow_nan=False)
-        atomic_write_text(Path(path), text + "\n")
-    except OSError as exc:
-        raise UsageError(f"baseline {path}: cannot write: {exc.strerror}") from None
+    text = json.dumps(_json_ready(baseline), indent=1, sort_keys=False, allow_nan=False)
+    atomic_write_text(Path(path), text + "\n", what="baseline")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from harness.report.document import build_document
 from harness.report.labels import series_labels
 from harness.report.plotdata import exit_depths, latency_samples, sweep_points
 from harness.report.plots import make_plots
-from harness.report.rundir import Run, expand_sweep, load_run
-from harness.results.atomic import atomic_write_text
+from harness.report.rundir import Run, expand_sweep, is_run_dir, is_sweep_dir, load_run
+from harness.results.atomic import atomic_write_text, new_temp_dir, replace_dir
 from harness.results.schema import RESULT_COLUMNS
 from harness.results.summary import build_summary
 
@@ -33,16 +32,31 @@ class ReportFiles:
     plots: list[Path]
 
 
-def _check_writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=out_dir)
-        os.close(fd)
-        os.unlink(probe)
-    except FileExistsError:
-        raise UsageError(f"--out {out_dir}: exists and is not a directory") from None
-    except OSError as exc:
-        raise UsageError(f"--out {out_dir}: cannot write there ({exc.strerror})") from None
+# What a report directory holds; anything else in an --out folder is someone else's.
+REPORT_FILES = ("tidy.csv", "summary.csv", "report.md", "report.html")
+PLOTS = "plots"
+
+
+def _check_out(out_dir: Path, runs: list[Run]) -> None:
+    """--out must not lie inside a run directory, nor hold files a report did not write:
+    the new report replaces the folder whole."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a directory")
+    where = out_dir.resolve()
+    inputs = {r.path.resolve() for r in runs}
+    for folder in (where, *where.parents):
+        if folder in inputs or is_run_dir(folder) or is_sweep_dir(folder):  # a sweep holds runs
+            raise UsageError(f"--out {out_dir}: inside the run directory {folder}; "
+                             f"write the report outside it")
+    if not out_dir.is_dir():
+        return
+    for entry in sorted(out_dir.iterdir()):
+        ours = entry.name in REPORT_FILES and entry.is_file() or (
+            entry.name == PLOTS and entry.is_dir()
+            and all(p.suffix == ".png" and p.is_file() for p in entry.iterdir()))
+        if not ours:
+            raise UsageError(f"--out {out_dir}: holds {entry.name}, which no report "
+                             f"writes; choose an empty folder or an earlier report's")
 
 
 def merge_results(runs: list[Run]) -> pd.DataFrame:
@@ -61,22 +75,32 @@ def _tidy_csv(tidy: pd.DataFrame) -> str:
 
 
 def build_report(run_dirs: list[str | Path], out_dir: str | Path) -> ReportFiles:
-    """Load, merge and report on `run_dirs`; raise UsageError on any bad input."""
+    """Load, merge and report on `run_dirs`; raise UsageError on any bad input.
+
+    The report is built in a temporary folder beside `out_dir` and renamed into place
+    whole, so an earlier report there stays complete until the new one is.
+    """
     out_dir = Path(out_dir)
     runs = [load_run(p) for d in run_dirs for p in expand_sweep(Path(d))]
-    _check_writable(out_dir)
+    _check_out(out_dir, runs)
     tidy = merge_results(runs)
     summary = build_summary(tidy)
     labelled = summary.assign(label=series_labels(summary))
-    plots = make_plots(labelled, latency_samples(runs, labelled), exit_depths(runs, labelled),
-                       sweep_points(tidy), out_dir)
-    blocks = build_document(runs, tidy, summary, plots)
-
-    files = ReportFiles(out_dir, out_dir / "tidy.csv", out_dir / "summary.csv",
-                        out_dir / "report.md", out_dir / "report.html",
-                        [out_dir / p.path for p in plots])
-    atomic_write_text(files.tidy, _tidy_csv(tidy))
-    atomic_write_text(files.summary, summary.to_csv(index=False, lineterminator="\n"))
-    atomic_write_text(files.markdown, markdown.render(blocks))
-    atomic_write_text(files.html, html.render(blocks, out_dir))
-    return files
+    stage = new_temp_dir(out_dir, what="report")
+    try:
+        plots = make_plots(labelled, latency_samples(runs, labelled),
+                           exit_depths(runs, labelled), sweep_points(tidy), stage)
+        blocks = build_document(runs, tidy, summary, plots)
+        atomic_write_text(stage / "tidy.csv", _tidy_csv(tidy), what="report table")
+        atomic_write_text(stage / "summary.csv",
+                          summary.to_csv(index=False, lineterminator="\n"),
+                          what="report table")
+        atomic_write_text(stage / "report.md", markdown.render(blocks), what="report")
+        atomic_write_text(stage / "report.html", html.render(blocks, stage), what="report")
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    replace_dir(stage, out_dir, what="report")
+    return ReportFiles(out_dir, out_dir / "tidy.csv", out_dir / "summary.csv",
+                       out_dir / "report.md", out_dir / "report.html",
+                       [out_dir / p.path for p in plots])

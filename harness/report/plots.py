@@ -8,6 +8,7 @@ every plot is faceted by target (one panel each).
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter  # noqa: E
 
 from harness.metrics import catalog as M  # noqa: E402
 from harness.report.fmt import format_value  # noqa: E402
+from harness.results.atomic import atomic_write_bytes  # noqa: E402
 
 DPI = 110
 # PNG metadata would otherwise name matplotlib's web site inside the report.
@@ -57,10 +59,11 @@ def _facets(targets: list[str], width: float = 6.0, height: float = 4.2,
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> str:
     rel = f"plots/{name}.png"
-    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out_dir / rel, dpi=DPI, metadata=PNG_METADATA)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
     plt.close(fig)
+    atomic_write_bytes(out_dir / rel, png.getvalue(), what="plot")
     return rel
 
 

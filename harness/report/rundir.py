@@ -97,6 +97,8 @@ class Run:
 
 
 def _read_csv_text(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():  # a folder or FIFO in its place: refused, never opened
+        raise UsageError(f"{path}: {what} is not a regular file")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.EmptyDataError:
@@ -182,24 +184,37 @@ def _read_predictions(directory: Path
     out: dict[tuple[str, str | None, str, str | None], pd.DataFrame] = {}
     for seed, runtime, path in _layout(directory):
         model, _, policy = path.stem.partition("__")
-        df = _read_csv_text(path, "predictions file")
-        _require_columns(df, PREDICTION_REQUIRED, path)
-        exit_layer = _parse_floats(df["exit_layer"], path, "exit_layer")
-        if any(math.isnan(v) for v in exit_layer):
-            raise UsageError(f"{path}: exit_layer has an empty value")
-        df["exit_layer"] = [int(v) for v in exit_layer]
-        out[(model, policy or None, seed, runtime)] = df
+        out[(model, policy or None, seed, runtime)] = read_predictions_file(path)
     return out
+
+
+def read_predictions_file(path: Path) -> pd.DataFrame:
+    """One predictions/<model>.csv, checked; exit_layer as int."""
+    df = _read_csv_text(path, "predictions file")
+    _require_columns(df, PREDICTION_REQUIRED, path)
+    exit_layer = _parse_floats(df["exit_layer"], path, "exit_layer")
+    if any(not math.isfinite(v) for v in exit_layer):
+        raise UsageError(f"{path}: exit_layer has an empty or non-finite value")
+    df["exit_layer"] = [int(v) for v in exit_layer]
+    return df
+
+
+def read_samples_file(path: Path) -> pd.DataFrame:
+    """One samples/<model>.csv, checked; value as float, batch_size as int."""
+    df = _read_csv_text(path, "samples file")
+    _require_columns(df, SAMPLE_COLUMNS, path)
+    df["value"] = _parse_floats(df["value"], path, "value")
+    batch = _parse_floats(df["batch_size"], path, "batch_size")
+    if any(not math.isfinite(v) for v in batch):
+        raise UsageError(f"{path}: batch_size has a non-finite value")
+    df["batch_size"] = [int(v) for v in batch]
+    return df
 
 
 def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataFrame]:
     out: dict[tuple[str, str, str | None], pd.DataFrame] = {}
     for seed, runtime, path in _layout(directory):
-        df = _read_csv_text(path, "samples file")
-        _require_columns(df, SAMPLE_COLUMNS, path)
-        df["value"] = _parse_floats(df["value"], path, "value")
-        df["batch_size"] = [int(v) for v in _parse_floats(df["batch_size"], path, "batch_size")]
-        out[(path.stem, seed, runtime)] = df
+        out[(path.stem, seed, runtime)] = read_samples_file(path)
     return out
 
 
@@ -212,6 +227,12 @@ def expand_sweep(path: Path) -> list[Path]:
     if not found:
         raise UsageError(f"sweep directory {path}: no cell has finished yet")
     return found
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` looks like a directory `beexbench bench` wrote."""
+    return (path / "results.csv").is_file() and (
+        (path / "config.json").exists() or (path / "progress.json").exists())
 
 
 def load_run(path: str | Path) -> Run:

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.results.atomic import atomic_write_bytes, atomic_write_text
+from harness.results.lock import DirLock
 from harness.results.schema import RESULT_COLUMNS
-from harness.results.store import PROGRESS, RESULTS, RunStore, take_lock
+from harness.results.store import PROGRESS, RESULTS, RunStore
 
 FORMAT = "beexbench-sweep/1"
 SWEEP_FILE = "sweep.json"
@@ -51,6 +52,7 @@ class SweepStore:
         self.root, self.sweep_id = root, sweep_id
         self.status: dict[str, dict] = {"trainings": {}, "cells": {}}
         self.runs: dict[tuple[str, int], RunStore] = {}
+        self.lock: DirLock | None = None
 
     @classmethod
     def open(cls, root: Path, sweep: dict, resume: bool) -> SweepStore:
@@ -67,7 +69,7 @@ class SweepStore:
             raise UsageError(f"--out {root}: not writable ({exc.strerror})") from None
         if not os.access(root, os.W_OK):
             raise UsageError(f"--out {root}: not writable")
-        take_lock(root / LOCK, f"sweep directory {root}")
+        lock = DirLock.take(root / LOCK, f"sweep directory {root}")
         path = root / SWEEP_FILE
         try:
             if path.exists():
@@ -88,8 +90,9 @@ class SweepStore:
                 atomic_write_text(path, json.dumps(
                     {"format": FORMAT, "sweep_id": store.sweep_id, **sweep}, indent=2))
         except BaseException:
-            (root / LOCK).unlink(missing_ok=True)
+            lock.release()
             raise
+        store.lock = lock
         shutil.rmtree(root / INCOMING, ignore_errors=True)  # left by a killed driver
         return store
 
@@ -172,7 +175,9 @@ class SweepStore:
         for run in self.runs.values():
             run.release()
         self.runs.clear()
-        (self.root / LOCK).unlink(missing_ok=True)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 def _cell_rows(path: Path, target: str, model: str, seed: int, name: str) -> list[dict]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from harness.results.atomic import atomic_write_text, cannot_write, new_temp_dir, replace_dir
 from models.ort.stages import stage_ranges, stages
 from models.transformer import EncoderClassifier
 
@@ -44,7 +46,8 @@ class Manifest:
         payload = {"model": self.model, "exit_blocks": list(self.exit_blocks),
                    "n_classes": self.n_classes, "precision": self.precision,
                    "files": list(self.files)}
-        (directory / MANIFEST).write_text(json.dumps(payload, indent=1) + "\n")
+        atomic_write_text(directory / MANIFEST, json.dumps(payload, indent=1) + "\n",
+                          what="ONNX manifest")
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
@@ -124,8 +127,19 @@ def export_int8(model: EncoderClassifier, name: str, directory: Path) -> Manifes
 
 
 def export(model: EncoderClassifier, name: str, directory: Path, precision: str) -> Manifest:
-    if precision == FP32:
-        return export_fp32(model, name, directory)
-    if precision == INT8:
-        return export_int8(model, name, directory)
-    raise ValueError(f"unknown ONNX precision {precision!r}")
+    """Export into a temporary folder beside `directory`, then rename it in whole: an
+    earlier export there stays usable until the new one is complete."""
+    build = {FP32: export_fp32, INT8: export_int8}.get(precision)
+    if build is None:
+        raise ValueError(f"unknown ONNX precision {precision!r}")
+    stage = new_temp_dir(directory, what="ONNX export")
+    try:
+        manifest = build(model, name, stage)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise cannot_write("ONNX export", directory, exc) from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    replace_dir(stage, directory, what="ONNX export")
+    return manifest

@@ -1,0 +1,135 @@
+"""Kills and races: training workers die with bench, one run directory has one holder."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import BENCH_FAST
+
+from harness.errors import UsageError
+from harness.results.store import LOCK, RunStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_sigkill_of_bench_during_training_leaves_no_worker(tmp_path):
+    env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(tmp_path / "checkpoints")}
+    argv = [sys.executable, "-m", "harness", "bench", "--target", "cpu", "--models",
+            "fp-transformer,binarybert", "--no-energy", "--out", str(tmp_path / "run"),
+            *BENCH_FAST]
+    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    epoch = threading.Event()
+
+    def watch() -> None:
+        for line in proc.stderr:
+            if "epoch 1/" in line:
+                epoch.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        assert epoch.wait(120), "training never started"
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        workers = [p for p in descendants if "spawn_main" in " ".join(p.cmdline())]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(workers) == 2, "the kill should land while the two workers train"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_gone(p) for p in descendants):
+        time.sleep(0.1)
+    alive = [(p.pid, " ".join(p.cmdline())[:80]) for p in descendants if not _gone(p)]
+    for p in descendants:  # whatever the verdict, leave nothing behind
+        if not _gone(p):
+            p.kill()
+    assert not alive, alive
+
+
+OPENER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from harness.errors import UsageError
+    from harness.results.store import RunStore
+
+    base, me, n, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+    def wait_for(pattern):
+        deadline = time.monotonic() + 60
+        while len(list(base.glob(pattern))) < n and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    for r in range(rounds):
+        (base / f"ready-{r}-{me}").touch()
+        wait_for(f"ready-{r}-*")
+        try:
+            store = RunStore.open(base / f"run-{r}", resume=r % 2 == 0)
+            got = "1"
+        except UsageError:
+            store, got = None, "0"
+        (base / f"held-{r}-{me}").write_text(got)
+        wait_for(f"held-{r}-*")  # hold it until every opener has tried
+        if store is not None:
+            store.release()
+""")
+
+
+def test_racing_openers_of_a_fresh_run_directory_find_one_holder(tmp_path):
+    n, rounds = 6, 8
+    script = tmp_path / "opener.py"
+    script.write_text(OPENER)
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path), str(i), str(n),
+                               str(rounds)], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+             for i in range(n)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    for r in range(rounds):
+        holders = [p.read_text() for p in tmp_path.glob(f"held-{r}-*")].count("1")
+        assert holders == 1, f"round {r}: {holders} holders"
+
+
+def test_an_empty_lock_of_a_live_holder_is_not_stale(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    fd = os.open(run / LOCK, os.O_RDWR | os.O_CREAT)  # created, its pid not yet written
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(UsageError, match="in use by another process"):
+            RunStore.open(run, resume=True)
+        assert (run / LOCK).exists()
+    finally:
+        os.close(fd)
+    store = RunStore.open(run, resume=True)  # its holder gone: taken
+    assert (run / LOCK).read_text() == str(os.getpid())
+    store.release()
+    assert not (run / LOCK).exists()
+
+
+def test_a_live_holder_is_named(tmp_path):
+    run = tmp_path / "run"
+    holder = RunStore.open(run, resume=False)
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; "
+             "from harness.results.store import RunStore; "
+             "RunStore.open(Path(sys.argv[1]), resume=True)", str(run)],
+            cwd=REPO, capture_output=True, text=True)
+        assert f"in use by process {os.getpid()}" in child.stderr
+    finally:
+        holder.release()

@@ -53,3 +53,15 @@ def run_all(tmp_path_factory: pytest.TempPathFactory, checkpoint_cache: Path) ->
     assert main(["-q", "bench", "--target", "cpu", "--models", "all", "--out", str(out),
                  *BENCH_FAST]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_run():
+    """The fixture module that writes synthetic run directories (tests/fixtures/runs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -250,11 +250,12 @@ def test_eval_calibrates_an_uncalibrated_policy_on_validation(tiny_checkpoint, t
     assert f"policy deebert-entropy(tau={chosen.param:g})" in captured.out
 
 
-def test_report_refuses_an_existing_output_without_force(tmp_path, capsys):
+def test_report_refuses_an_existing_output_without_force(tmp_path, capsys, synthetic_run):
+    run = synthetic_run.write_run(tmp_path / "runs", models=["fp-transformer"])
     out = tmp_path / "report"
     out.mkdir()
     (out / "report.md").write_text("kept")
-    assert main(["report", str(tmp_path / "run"), "--out", str(out)]) == 2
+    assert main(["report", str(run), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--force" in err and str(out) in err
     assert (out / "report.md").read_text() == "kept"

@@ -220,7 +220,7 @@ def test_report_on_a_full_disk_keeps_the_old_report(tmp_path, capsys, fail_into)
     before = _snapshot(out)
     capsys.readouterr()
     fail_into(lambda dst: dst == out)
-    assert main(["report", str(run), "--out", str(out)]) == 2
+    assert main(["report", str(run), "--out", str(out), "--force"]) == 2
     assert f"cannot write report {out}: No space" in _one_line(capsys)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([run.name, "report"])
@@ -249,7 +249,7 @@ def test_a_kill_while_report_rewrites_leaves_the_old_one_whole(tmp_path):
     assert _snapshot(out) == before
     assert len(_temps(tmp_path)) >= 1  # the killed writer's staging folder
     # The next report removes it.
-    assert main(["report", str(run), "--out", str(out)]) == 0
+    assert main(["report", str(run), "--out", str(out), "--force"]) == 0
     assert _temps(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([run.name, "report"])
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.errors import UsageError
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,11 +24,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not pay for pandas and matplotlib.
     from harness.report import build_report
 
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
-        raise UsageError(f"--out {out} exists; pass --force to replace its report or choose "
-                         "another --out")
-    files = build_report(args.run_dirs, args.out)
+    files = build_report(args.run_dirs, Path(args.out), replace=args.force)
     if not getattr(args, "quiet", False):
         print(f"report: {files.markdown} and {files.html} ({len(files.plots)} plots)")
     return 0

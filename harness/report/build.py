@@ -37,9 +37,9 @@ REPORT_FILES = ("tidy.csv", "summary.csv", "report.md", "report.html")
 PLOTS = "plots"
 
 
-def _check_out(out_dir: Path, runs: list[Run]) -> None:
-    """--out must not lie inside a run directory, nor hold files a report did not write:
-    the new report replaces the folder whole."""
+def _check_out(out_dir: Path, runs: list[Run], replace: bool) -> None:
+    """--out must not lie inside a run directory, nor hold files a report did not write
+    (the new report replaces the folder whole), nor hold a report unless `replace`."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: exists and is not a directory")
     where = out_dir.resolve()
@@ -57,6 +57,9 @@ def _check_out(out_dir: Path, runs: list[Run]) -> None:
         if not ours:
             raise UsageError(f"--out {out_dir}: holds {entry.name}, which no report "
                              f"writes; choose an empty folder or an earlier report's")
+    if not replace and any(out_dir.iterdir()):
+        raise UsageError(f"--out {out_dir} exists; pass --force to replace its report or "
+                         "choose another --out")
 
 
 def merge_results(runs: list[Run]) -> pd.DataFrame:
@@ -74,7 +77,8 @@ def _tidy_csv(tidy: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-def build_report(run_dirs: list[str | Path], out_dir: str | Path) -> ReportFiles:
+def build_report(run_dirs: list[str | Path], out_dir: str | Path,
+                 replace: bool = True) -> ReportFiles:
     """Load, merge and report on `run_dirs`; raise UsageError on any bad input.
 
     The report is built in a temporary folder beside `out_dir` and renamed into place
@@ -82,7 +86,7 @@ def build_report(run_dirs: list[str | Path], out_dir: str | Path) -> ReportFiles
     """
     out_dir = Path(out_dir)
     runs = [load_run(p) for d in run_dirs for p in expand_sweep(Path(d))]
-    _check_out(out_dir, runs)
+    _check_out(out_dir, runs, replace)
     tidy = merge_results(runs)
     summary = build_summary(tidy)
     labelled = summary.assign(label=series_labels(summary))

@@ -335,3 +335,34 @@ def test_unreachable_address_is_one_line_exit_2(ray_cluster, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "127.0.0.1:1" in err
     assert not out.exists()
+
+
+PLUGIN = '''
+from models.registry import ModelSpec, register_model
+
+register_model(ModelSpec("plugin-fp", overrides={}, policies=("final",),
+                         description="a plugin's fp32 model", family="fp"))
+'''
+
+
+def test_ray_workers_import_the_drivers_plugins(ray_cluster, tmp_path, monkeypatch):
+    """A model registered by --include trains and is measured in Ray's worker processes,
+    which start without the driver's imports."""
+    from harness import plugins
+    from models.registry import MODELS, model_names
+
+    model_names()  # the built-ins in, then a copy the test's plugin may add to
+    monkeypatch.setattr(MODELS, "_items", dict(MODELS._items))
+    monkeypatch.setattr(plugins, "_loaded", [])
+    base, _ = ray_cluster
+    plugin = tmp_path / "my_plugin.py"
+    plugin.write_text(PLUGIN)
+    monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(base / "plugin-driver-checkpoints"))
+    out = tmp_path / "sweep"
+    fast = list(FAST)
+    fast[fast.index("--models") + 1] = "plugin-fp"
+    fast[fast.index("--seeds") + 1] = "0"
+    assert _run_in_thread(["-q", "--include", str(plugin), "sweep", *fast,
+                           "--executor", "ray", "--out", str(out)]) == 0
+    assert status(out)["cells"]["cpu/plugin-fp/seed-0"]["state"] == "done"
+    assert {r["model"] for r in rows_of(out / "cpu" / "seed-0")} == {"plugin-fp"}

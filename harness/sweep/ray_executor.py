@@ -56,18 +56,24 @@ def check_reachable(address: str) -> None:
                          f"({exc.strerror or exc})") from None
 
 
-def _train_remote(request: TrainRequest, quiet: bool) -> tuple[dict, bytes]:
+def _train_remote(request: TrainRequest, quiet: bool,
+                  plugin_names: list[str]) -> tuple[dict, bytes]:
+    from harness import plugins
     from harness.sweep.cells import train_checkpoint
 
+    plugins.load(plugin_names)  # a worker starts bare: register the driver's plugins here too
     info = train_checkpoint(request, quiet)
     return info, pack_dir(request.checkpoint_dir())
 
 
-def _measure_remote(spec: CellSpec, checkpoint: bytes, quiet: bool) -> dict:
+def _measure_remote(spec: CellSpec, checkpoint: bytes, quiet: bool,
+                    plugin_names: list[str]) -> dict:
     import ray
 
+    from harness import plugins
     from harness.sweep.cells import measure_cell
 
+    plugins.load(plugin_names)
     outcome = measure_cell(spec, checkpoint, quiet)
     return {**outcome, "node": ray.get_runtime_context().get_node_id()}
 
@@ -151,9 +157,13 @@ class RayExecutor:
                 done(key, value)
 
     def execute(self, work: Work, events: Events) -> None:
+        from harness import plugins
         from harness.environment import host
 
         ray = self.ray
+        # Every node imports the driver's plugins (the same module names or paths must
+        # resolve there, as the same beexbench and Ray versions must).
+        plugin_names = plugins.loaded()
         train = ray.remote(num_returns=2)(_train_remote)
         measure = ray.remote(_measure_remote)
         shipped: dict = {}  # TrainJob -> ref of its checkpoint's tar bytes
@@ -166,7 +176,8 @@ class RayExecutor:
                 continue
             needs = {"CPU": float(request.preset_config().train_threads or 1)}
             info, payload = train.options(num_cpus=needs["CPU"], max_retries=self.retries,
-                                          name=f"train {job.name}").remote(request, self.quiet)
+                                          name=f"train {job.name}").remote(request, self.quiet,
+                                                                           plugin_names)
             pending[info] = ((job, request, payload), needs)
 
         def trained(key: tuple, info: dict) -> None:
@@ -190,7 +201,7 @@ class RayExecutor:
             ref = measure.options(num_cpus=1, resources={resource(cell.target): 1},
                                   max_retries=self.retries, retry_exceptions=False,
                                   name=f"measure {cell.name}").remote(
-                spec, shipped[cell.job], self.quiet)
+                spec, shipped[cell.job], self.quiet, plugin_names)
             pending[ref] = (cell, needs)
         self._drain(pending, events.cell_done,
                     lambda cell, reason, state: events.cell_failed(cell, reason, state))

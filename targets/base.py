@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+# torch is imported where tensors are touched, so `list targets` loads none.
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)

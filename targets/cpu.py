@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+# torch is imported where tensors are touched, so `list targets` loads none.
+if TYPE_CHECKING:
+    import torch
 
 from harness.errors import UsageError
 from targets.base import Availability, EnergyMeter, Target, Timer
@@ -52,10 +54,12 @@ class CpuTarget(Target):
             self.affinity = cpus
 
     def available(self) -> Availability:
+        import torch
         machine = platform.machine() or "unknown"
         return Availability(True, f"{machine} CPU, torch {torch.__version__}")
 
     def device(self) -> torch.device:
+        import torch
         return torch.device("cpu")
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
@@ -95,6 +99,7 @@ class CpuTarget(Target):
         }
 
     def machine_state(self) -> dict[str, Any]:
+        import torch
         state: dict[str, Any] = {}
         info = read_cpuinfo()
         put(state, "cpu_model", _cpu_model(info))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+# torch is imported where tensors are touched, so `list targets` loads none.
+if TYPE_CHECKING:
+    import torch
 
 from targets import nvml
 from targets.base import Availability, EnergyMeter, Target, Timer
@@ -24,10 +26,12 @@ class CudaEventTimer(Timer):
         self._start: torch.cuda.Event | None = None
 
     def start(self) -> None:
+        import torch
         self._start = torch.cuda.Event(enable_timing=True)
         self._start.record()
 
     def stop(self) -> float:
+        import torch
         if self._start is None:
             raise RuntimeError("timer stopped before it was started")
         end = torch.cuda.Event(enable_timing=True)
@@ -39,6 +43,7 @@ class CudaEventTimer(Timer):
 
 
 def cuda_availability() -> Availability:
+    import torch
     if torch.version.cuda is None:
         return Availability(False, f"torch {torch.__version__} was built without CUDA")
     if not torch.cuda.is_available():
@@ -65,6 +70,7 @@ class CudaTarget(Target):
         return cuda_availability()
 
     def device(self) -> torch.device:
+        import torch
         index = torch.cuda.current_device() if self.index is None else self.index
         return torch.device("cuda", index)
 
@@ -77,6 +83,7 @@ class CudaTarget(Target):
         return model.to(self.device()).eval()
 
     def synchronize(self) -> None:
+        import torch
         torch.cuda.synchronize(self.device())
 
     def timer(self) -> Timer:
@@ -95,13 +102,16 @@ class CudaTarget(Target):
                                   hz=20.0)
 
     def reset_peak_memory(self) -> None:
+        import torch
         torch.cuda.reset_peak_memory_stats(self.device())
 
     def peak_device_memory_mb(self) -> float | None:
         """Peak torch allocation since reset, in MiB (2**20 bytes)."""
+        import torch
         return torch.cuda.max_memory_allocated(self.device()) / MIB
 
     def describe(self) -> dict[str, Any]:
+        import torch
         row: dict[str, Any] = {"name": self.name, "timing_source": self.timing_source,
                                "energy_source": "nvml", "energy_estimated": False,
                                "coverage": "whole GPU board (NVML), not the host"}
@@ -119,6 +129,7 @@ class CudaTarget(Target):
         return row
 
     def machine_state(self) -> dict[str, Any]:
+        import torch
         state: dict[str, Any] = {"threads": torch.get_num_threads(),
                                  "torch_cuda": torch.version.cuda}
         try:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from harness.errors import UsageError
 
 
 def set_host_threads(threads: int | None) -> int:
     """Set torch's intra-op threads (None: every CPU in this process's affinity set)."""
+    import torch
     if threads is None:
         threads = len(os.sched_getaffinity(0))
     if threads < 1:

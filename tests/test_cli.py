@@ -111,10 +111,9 @@ def _imported_modules(*argv: str) -> set[str]:
 HEAVY = ("torch", "fvcore", "tokenizers", "pandas", "matplotlib", "scipy", "numpy")
 
 
-# `list targets` imports the adapters, which are torch code through and through.
 @pytest.mark.parametrize("argv", [("--help",), ("--version",), ("list", "models"),
                                   ("list", "datasets"), ("list", "policies"),
-                                  ("list", "presets")])
+                                  ("list", "presets"), ("list", "targets")])
 def test_help_version_and_list_import_nothing_heavy(argv):
     modules = _imported_modules(*argv)
     assert "harness.cli" in modules

@@ -19,7 +19,8 @@ MIN_SEEDS = 3
 # The figures aggregated, as summary columns.
 COLUMNS = (M.ACC_FINAL.name, M.ACC_POLICY.name, M.ACC_GAIN_FROM_EXITS.name,
            M.FLOP_REDUCTION.name, M.OPS_EXPECTED.name, M.AVG_EXIT_LAYER.name, "latency_p50_ms")
-GROUP = ["model", "target", "policy", "runtime", "dataset", "preset", "host"]
+# By device, not host: seeds a sweep measured on two boards of one kind aggregate.
+GROUP = ["model", "target", "policy", "runtime", "dataset", "preset", "device"]
 
 
 def t_interval(values: list[float]) -> tuple[float, float] | None:

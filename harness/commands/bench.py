@@ -107,19 +107,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --resume: measure again the models whose files are damaged")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out run directory with a new run")
+    add_measure_options(p, threads="every core the process may use", loop="below")
+    # The one-runtime spelling of earlier versions: a one-item --runtimes.
+    p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def add_measure_options(p: argparse.ArgumentParser, threads: str, loop: str) -> None:
+    """The options of how each model is measured, shared by bench and sweep; `threads`
+    and `loop` say where their defaults come from."""
     p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
                    help=f"comma-separated, each model under every one that applies to it: "
                         f"{', '.join(RUNTIME_NAMES)}")
-    # The one-runtime spelling of earlier versions: a one-item --runtimes.
-    p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
     p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
-                   help="intra-op threads (default: every core the process may use)")
+                   help=f"intra-op threads (default: {threads})")
     for name, text in LOOP_HELP.items():
         kind = float if name == "min_seconds" else int
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
                        metavar="S" if kind is float else "N",
-                       help=f"{text} (default: the preset's, below)")
+                       help=f"{text} (default: the preset's, {loop})")
     p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
     p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir, metavar="DIR",
                    help="directory of GLUE TSV files, for glue-* datasets")
-    p.set_defaults(func=run)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.bench import DEFAULTS, LOOP_HELP, RUNTIME_NAMES
+from harness.commands.bench import DEFAULTS, add_measure_options
 
 EXECUTORS = ("local", "ray")
 
@@ -99,16 +99,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "--executor ray")
     p.add_argument("--retries", type=int, default=2, metavar="N",
                    help="Ray: times a cell whose worker or node died runs again")
-    p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
-                   help=f"runtimes, as for bench: {', '.join(RUNTIME_NAMES)}")
-    p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
-                   help="intra-op threads (default: every core of the measuring node)")
-    for name, text in LOOP_HELP.items():
-        kind = float if name == "min_seconds" else int
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
-                       metavar="S" if kind is float else "N",
-                       help=f"{text} (default: the preset's, as for bench)")
-    p.add_argument("--no-energy", action="store_true", help="skip the energy loops")
-    p.add_argument("--data-dir", type=Path, default=DEFAULTS.data_dir, metavar="DIR",
-                   help="directory of GLUE TSV files, for glue-* datasets")
+    add_measure_options(p, threads="every core of the measuring node", loop="as for bench")
     p.set_defaults(func=run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import re
 import sys
@@ -129,3 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("beexbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`beexbench list models | head`): stop quietly, as `ls` does;
+        # stdout goes to devnull so the interpreter's own final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

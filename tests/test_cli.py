@@ -270,3 +270,21 @@ def test_bench_force_refuses_a_directory_that_is_not_a_run(tmp_path, capsys,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not a run directory" in err
     assert (out / "notes.txt").read_text() == "kept"
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly():
+    """`beexbench list models | head -1`: no traceback when the pipe closes early."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        done = subprocess.run([sys.executable, "-m", "harness", "list", "models"],
+                              stdout=write, stderr=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and done.stderr == ""

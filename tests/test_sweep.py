@@ -245,7 +245,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("a Ray instance is already running in this process")
     base = tmp_path_factory.mktemp("ray")
     marker = base / "killed"
-    ray.init(num_cpus=2, include_dashboard=False, resources={"beexbench/cpu": 1},
+    ray.init(num_cpus=2, include_dashboard=False,
+             resources={"beexbench/cpu": 1, "beexbench/measure": 1},
              log_to_driver=False, runtime_env={"env_vars": {
                  "BEEXBENCH_CHECKPOINTS": str(base / "worker-checkpoints"),
                  KILL_HOOK: f"cpu/beexformer/seed-1={marker}"}})
@@ -345,18 +346,26 @@ register_model(ModelSpec("plugin-fp", overrides={}, policies=("final",),
 '''
 
 
-def test_ray_workers_import_the_drivers_plugins(ray_cluster, tmp_path, monkeypatch):
-    """A model registered by --include trains and is measured in Ray's worker processes,
-    which start without the driver's imports."""
+@pytest.fixture
+def plugin(tmp_path, monkeypatch):
+    """PLUGIN as a file, with the registries and the loaded plugins restored afterwards."""
     from harness import plugins
     from models.registry import MODELS, model_names
 
-    model_names()  # the built-ins in, then a copy the test's plugin may add to
+    model_names()  # the built-ins in, then a copy the plugin may add to
     monkeypatch.setattr(MODELS, "_items", dict(MODELS._items))
     monkeypatch.setattr(plugins, "_loaded", [])
+    # A fresh import, so that it registers into the copies above.
+    monkeypatch.delitem(sys.modules, "beexbench_plugin_my_plugin", raising=False)
+    path = tmp_path / "my_plugin.py"
+    path.write_text(PLUGIN)
+    return path
+
+
+def test_ray_workers_import_the_drivers_plugins(ray_cluster, plugin, tmp_path, monkeypatch):
+    """A model registered by --include trains and is measured in Ray's worker processes,
+    which start without the driver's imports."""
     base, _ = ray_cluster
-    plugin = tmp_path / "my_plugin.py"
-    plugin.write_text(PLUGIN)
     monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(base / "plugin-driver-checkpoints"))
     out = tmp_path / "sweep"
     fast = list(FAST)
@@ -366,3 +375,35 @@ def test_ray_workers_import_the_drivers_plugins(ray_cluster, tmp_path, monkeypat
                            "--executor", "ray", "--out", str(out)]) == 0
     assert status(out)["cells"]["cpu/plugin-fp/seed-0"]["state"] == "done"
     assert {r["model"] for r in rows_of(out / "cpu" / "seed-0")} == {"plugin-fp"}
+
+
+def test_ray_cell_waits_for_its_nodes_measuring_slot(ray_sweep, tmp_path,
+                                                      monkeypatch):
+    """While something else holds the node's beexbench/measure slot (another target's cell
+    on the same node), a measuring cell does not start, though CPUs are free."""
+    import ray
+
+    marker = tmp_path / "holding"
+
+    @ray.remote(num_cpus=0, resources={"beexbench/measure": 1})
+    def hold(path: str, seconds: float) -> float:
+        import time
+        from pathlib import Path
+
+        Path(path).write_text("")
+        time.sleep(seconds)
+        return time.time()
+
+    held = hold.remote(str(marker), 8.0)
+    while not marker.exists():
+        threading.Event().wait(0.1)
+    # The checkpoint is in the driver's cache from ray_sweep: nothing trains first.
+    monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(ray_sweep[4]))
+    fast = list(FAST)
+    fast[fast.index("--models") + 1] = "fp-transformer"
+    fast[fast.index("--seeds") + 1] = "0"
+    out = tmp_path / "sweep"
+    assert _run_in_thread(["-q", "sweep", *fast, "--executor", "ray", "--out", str(out)]) == 0
+    released = ray.get(held)
+    cell = json.loads((out / "cpu" / "seed-0" / "cells" / "fp-transformer.json").read_text())
+    assert cell["began"] >= released

@@ -126,13 +126,15 @@ def measure_cell(spec: CellSpec, checkpoint: bytes | None, quiet: bool) -> dict:
     before = _fingerprint(path)
     with tempfile.TemporaryDirectory(prefix="beexbench-cell-") as tmp:
         out = Path(tmp) / "run"
+        began = time.time()  # wall clock, comparable across the cells of one node
         started = time.perf_counter()
         run_bench(spec.config, out, resume=False, quiet=quiet, run_id=spec.run_id)
         if _fingerprint(path) != before:
             raise RuntimeError(f"{spec.name}: the checkpoint was trained again while measuring")
         _kill_hook(spec.name)
         return {"run": pack_dir(out), "host": host(),
-                "seconds": round(time.perf_counter() - started, 3)}
+                "seconds": round(time.perf_counter() - started, 3),
+                "began": round(began, 3), "ended": round(time.time(), 3)}
 
 
 def _kill_hook(cell: str) -> None:

@@ -1,9 +1,11 @@
 """The `ray` executor: trainings on any CPU node, measuring cells on the nodes that offer
 their target, over a Ray cluster (`ray` is imported only here, and only when chosen).
 
-A node offers target T by advertising the custom resource `beexbench/T` (`ray start
-... --resources '{"beexbench/arm": 1}'`). A measuring cell asks for one unit of it, so a
-node that advertises 1 runs one measuring cell at a time. Checkpoints travel through the
+A node offers target T by advertising the custom resource `beexbench/T`, and a measuring
+slot `beexbench/measure` of 1 (`ray start ... --resources '{"beexbench/arm": 1,
+"beexbench/measure": 1}'`). A measuring cell asks for one unit of both, so a node runs one
+measuring cell at a time, even one that offers several targets (a GPU machine measuring
+cuda and cpu). Checkpoints travel through the
 object store as tar bytes: the driver keeps a copy in its own cache (so a resumed sweep
 never trains again) and ships it to every measuring node. Ray retries a cell whose worker
 or node died (`max_retries`); a cell whose resource no live node offers is cancelled and
@@ -23,6 +25,8 @@ from harness.sweep.executor import Events, Work
 from harness.train import TrainRequest
 
 RESOURCE_PREFIX = "beexbench/"
+# One per node: every measuring cell holds it, so no two timings share a machine.
+MEASURE_SLOT = f"{RESOURCE_PREFIX}measure"
 POLL_S = 2.0  # how often a wait with nothing finished re-checks the live nodes
 CONNECT_TIMEOUT_S = 5.0
 
@@ -30,6 +34,16 @@ CONNECT_TIMEOUT_S = 5.0
 def resource(target: str) -> str:
     """The Ray custom resource a node advertises to measure `target`."""
     return f"{RESOURCE_PREFIX}{target}"
+
+
+def cell_needs(target: str) -> dict[str, float]:
+    """The custom resources one measuring cell of `target` holds while it runs."""
+    return {resource(target): 1.0, MEASURE_SLOT: 1.0}
+
+
+def offered(targets: tuple[str, ...]) -> dict[str, int]:
+    """What a node advertises to measure `targets`, one cell at a time."""
+    return {**{resource(t): 1 for t in targets}, MEASURE_SLOT: 1}
 
 
 def import_ray() -> Any:
@@ -96,7 +110,7 @@ class RayExecutor:
             if address:
                 self.ray.init(address=address, log_to_driver=not quiet, logging_level=level)
             else:
-                self.ray.init(resources={resource(t): 1 for t in offer_here},
+                self.ray.init(resources=offered(offer_here),
                               include_dashboard=False, log_to_driver=not quiet,
                               logging_level=level)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -118,7 +132,7 @@ class RayExecutor:
 
     def unschedulable(self, targets: tuple[str, ...]) -> dict[str, str]:
         nodes = self._alive_nodes()
-        return {t: _no_node(t) for t in targets if not self._fits({resource(t): 1}, nodes)}
+        return {t: _no_node(t) for t in targets if not self._fits(cell_needs(t), nodes)}
 
     def _reason(self, exc: BaseException) -> str:
         cause = getattr(exc, "cause", None) if isinstance(
@@ -196,9 +210,9 @@ class RayExecutor:
         for cell, spec in work.cells:
             if cell.job not in shipped:
                 continue  # the driver reports it with its training's reason
-            needs = {resource(cell.target): 1.0, "CPU": 1.0}
+            needs = {**cell_needs(cell.target), "CPU": 1.0}
             events.cell_started(cell)
-            ref = measure.options(num_cpus=1, resources={resource(cell.target): 1},
+            ref = measure.options(num_cpus=1, resources=cell_needs(cell.target),
                                   max_retries=self.retries, retry_exceptions=False,
                                   name=f"measure {cell.name}").remote(
                 spec, shipped[cell.job], self.quiet, plugin_names)
@@ -208,5 +222,7 @@ class RayExecutor:
 
 
 def _no_node(target: str) -> str:
-    return (f"unschedulable: no Ray node offers target {target} (start one with "
-            f"ray start --address HEAD:6379 --resources '{{\"{resource(target)}\": 1}}')")
+    return (f"unschedulable: no Ray node offers target {target} with {MEASURE_SLOT} "
+            f"(start one with "
+            f"ray start --address HEAD:6379 --resources "
+            f"'{json.dumps(offered((target,)))}')")

@@ -141,7 +141,8 @@ class SweepStore:
                 run.write_json("environment.json", environment)
             run.write_json(f"cells/{model}.json", {
                 "cell": name, "host": outcome.get("host"), "node": outcome.get("node"),
-                "seconds": outcome.get("seconds"), "environment": environment})
+                "seconds": outcome.get("seconds"), "began": outcome.get("began"),
+                "ended": outcome.get("ended"), "environment": environment})
             run.commit_model(model, seed, rows)
         finally:
             shutil.rmtree(incoming, ignore_errors=True)

@@ -31,7 +31,7 @@ from harness.results.atomic import atomic_write_bytes, new_temp_dir, replace_dir
 from harness.typed_json import Fields, load_json
 from models.config_fields import read_model_config
 from models.exits import POLICIES, make_policy
-from models.registry import MODELS, get_model_spec
+from models.registry import get_model_spec, model_names
 from models.state_check import check_state, expected_state
 from models.transformer import EncoderClassifier, ModelConfig
 
@@ -91,7 +91,8 @@ def _read_meta(path: Path) -> tuple[dict, ModelConfig]:
         raise UsageError(f"checkpoint {path}: unknown format (expected {FORMAT})")
     fields = Fields(meta, where=where)
     model = fields.str("model")
-    if model not in MODELS:
+    # model_names() imports the built-in models first: eval may be the first to ask.
+    if model not in model_names():
         raise fields.fail("model", f"names no known model, got {model!r}")
     fields.str("dataset")
     fields.str("preset")

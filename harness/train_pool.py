@@ -24,10 +24,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from harness import log, plugins
 from harness.data.base import TextDataset
-from harness.train import TrainRequest, train_model
+
+if TYPE_CHECKING:
+    from harness.train import TrainRequest
 
 logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -64,6 +67,11 @@ def _start_worker(parent: int, verbosity: int, plugin_names: list[str]) -> None:
 
 def _train_one(request: TrainRequest, data: TextDataset, quiet: bool) -> None:
     # Not train_model itself: its Checkpoint (the whole model) would be pickled back.
+    # Imported here, not at the top: a spawned worker imports this module before its
+    # initializer can tie it to the parent, and torch takes seconds to import; a parent
+    # killed in that window would leave the worker running until the import ends.
+    from harness.train import train_model
+
     train_model(request, quiet=quiet, data=data)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -302,3 +305,16 @@ def test_damaged_packed_header_is_refused(artifact: Path, change, why: str) -> N
     _rewrite_artifact(artifact, change_meta=change)
     with pytest.raises(UsageError, match=why):
         load_packed(artifact)
+
+
+def test_eval_in_a_fresh_process_knows_the_built_in_models(copy: Path, tmp_path: Path) -> None:
+    """`eval` is the first to ask about models there: checkpoint.json's model is checked
+    against the registry with the built-in models loaded, not an empty one."""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "-q", "eval", "--checkpoint", str(copy),
+         "--out", str(tmp_path / "out")],
+        cwd=repo, env={**os.environ, "BEEXBENCH_CHECKPOINTS": str(tmp_path / "cache")},
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "predictions.csv").is_file()

@@ -44,6 +44,9 @@ def _fails(argv: list[str], capsys) -> str:
         (["--seed", str(2**64)], "--seed"),
         (["--seed", "-1"], "--seed"),
         (["--seeds", "1,1"], "--seeds"),
+        (["--seeds", f"0,{2**63}"], "--seeds"),
+        (["--seeds", "0,-1"], "--seeds"),
+        (["--seed", "x"], "--seed"),
     ],
 )
 def test_bench_numbers_out_of_range_are_one_line(tmp_path: Path, capsys, extra, option) -> None:

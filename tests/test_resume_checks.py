@@ -103,6 +103,20 @@ def _a_directory(name: str):
     return damage
 
 
+def _cut(name: str, chars: int):
+    def damage(run: Path) -> None:
+        (run / name).write_bytes((run / name).read_bytes()[:-chars])
+    return damage
+
+
+def _cut_fields(name: str):
+    """The first row keeps its first three fields: pandas reads the rest as empty."""
+    def damage(run: Path) -> None:
+        header, first, *rows = (run / name).read_text().splitlines(keepends=True)
+        (run / name).write_text(header + ",".join(first.split(",")[:3]) + "\n" + "".join(rows))
+    return damage
+
+
 # (damage, what the one line must say, the models --repair measures again or None when
 # --repair cannot mend it in place and must also stop with one line)
 CASES = {
@@ -128,6 +142,12 @@ CASES = {
                             "predictions/fp-transformer.csv", {"fp-transformer"}),
     "predictions deleted": (lambda run: (run / "predictions/beexformer.csv").unlink(),
                             "missing", {"beexformer"}),
+    "predictions cut mid-line": (_cut("predictions/fp-transformer.csv", 3), "is cut short",
+                                 {"fp-transformer"}),
+    "predictions cut at a field": (_cut_fields("predictions/beexformer.csv"), "line 2 has no",
+                                   {"beexformer"}),
+    "samples cut mid-number": (_cut("samples/beexformer.csv", 2), "is cut short",
+                               {"beexformer"}),
 }
 
 

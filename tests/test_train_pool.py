@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 from harness.checkpoint import load_checkpoint
 from harness.data.registry import load_dataset
 from harness.train import TrainRequest, train_model
@@ -38,3 +42,14 @@ def test_training_threads_follow_the_preset_not_the_caller():
     with training_threads(PRESETS.get("small")) as threads:
         assert threads == torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_a_worker_is_tied_to_its_parent_before_torch_loads():
+    """A spawned worker imports this module to run its initializer (die_with_parent):
+    without torch, so a parent killed while its workers start leaves none running for the
+    seconds torch takes to import."""
+    code = ("import sys, harness.train_pool; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr or "harness.train_pool imports torch at its top"

@@ -7,8 +7,10 @@ from dataclasses import fields
 from pathlib import Path
 
 from harness.bench.config import LOOP_DEFAULTS, BenchConfig
+from harness.config import MAX_SEED
 from harness.errors import UsageError
 from harness.metrics.latency import LoopSettings
+from harness.ranges import check_int
 
 DEFAULTS = BenchConfig()
 # The bench runtimes, named here so that --help needs no torch (harness.bench.runtimes
@@ -38,11 +40,15 @@ def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
         raise UsageError("give --seed or --seeds, not both")
     else:
         texts = [t.strip() for t in args.seeds.split(",") if t.strip()]
+    option = "--seed" if args.seeds is None else "--seeds"
     try:
         seeds = tuple(int(t) for t in texts)
     except ValueError:
-        raise UsageError(f"--seeds must be integers separated by commas, got {args.seeds!r}") \
-            from None
+        raise UsageError(f"{option} must be integers separated by commas, got "
+                         f"{args.seeds if args.seeds is not None else args.seed!r}") from None
+    # checked here too so that the line names the option the user gave
+    for seed in seeds:
+        check_int(option, seed, 0, MAX_SEED)
     return seeds
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,10 +189,26 @@ def _read_predictions(directory: Path
     return out
 
 
+def _require_whole(path: Path, df: pd.DataFrame, what: str) -> None:
+    """A file the harness wrote ends with a newline and leaves no field empty: a file cut
+    short by a crash or an edit parses (pandas pads a short row), but is no record."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                raise UsageError(f"{path}: {what} is cut short (it does not end with a newline)")
+    empty = (df == "").to_numpy().nonzero()
+    if len(empty[0]):
+        line, column = int(empty[0][0]) + 2, df.columns[int(empty[1][0])]
+        raise UsageError(f"{path}: {what}: line {line} has no {column} (cut short?)")
+
+
 def read_predictions_file(path: Path) -> pd.DataFrame:
     """One predictions/<model>.csv, checked; exit_layer as int."""
     df = _read_csv_text(path, "predictions file")
     _require_columns(df, PREDICTION_REQUIRED, path)
+    _require_whole(path, df, "predictions file")
     exit_layer = _parse_floats(df["exit_layer"], path, "exit_layer")
     if any(not math.isfinite(v) for v in exit_layer):
         raise UsageError(f"{path}: exit_layer has an empty or non-finite value")
@@ -203,6 +220,7 @@ def read_samples_file(path: Path) -> pd.DataFrame:
     """One samples/<model>.csv, checked; value as float, batch_size as int."""
     df = _read_csv_text(path, "samples file")
     _require_columns(df, SAMPLE_COLUMNS, path)
+    _require_whole(path, df, "samples file")
     df["value"] = _parse_floats(df["value"], path, "value")
     batch = _parse_floats(df["batch_size"], path, "batch_size")
     if any(not math.isfinite(v) for v in batch):

@@ -133,3 +133,24 @@ def test_a_live_holder_is_named(tmp_path):
         assert f"in use by process {os.getpid()}" in child.stderr
     finally:
         holder.release()
+
+
+def test_a_failed_lock_write_leaves_a_folder_a_new_run_may_take(tmp_path, monkeypatch):
+    """A full disk while the lock is written: no lock file stays, and a folder holding only
+    a stale lock is a fresh one to a plain bench (not "already exists")."""
+    import errno
+
+    run = tmp_path / "run"
+    real_write = os.write
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(UsageError, match="No space left"):
+        RunStore.open(run, resume=False)
+    monkeypatch.setattr(os, "write", real_write)
+    assert list(run.iterdir()) == []
+    (run / LOCK).write_text("12345")  # a lock some killed run left, held by no one
+    store = RunStore.open(run, resume=False)
+    store.release()

@@ -9,6 +9,9 @@ from harness.train_pool import train_missing
 
 
 def test_side_by_side_training_writes_the_same_checkpoints(tmp_path, monkeypatch, capsys):
+    from harness import log
+
+    log.configure(log.NORMAL, bars=False)  # as every command does before it works
     monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path / "pool"))
     data = load_dataset("synthetic-2")
     requests = [TrainRequest(m, "synthetic-2", "tiny") for m in ("fp-transformer", "binarybert")]

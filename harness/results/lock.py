@@ -51,6 +51,7 @@ class DirLock:
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
             except OSError as exc:
+                path.unlink(missing_ok=True)  # ours, held: leave no lock file behind
                 os.close(fd)
                 raise cannot_write("the lock", path, exc) from None
             return cls(path, fd)

@@ -61,7 +61,8 @@ class RunStore:
             raise UsageError(f"--out {root}: exists and is not a directory")
         if resume and force:
             raise UsageError("give --resume or --force, not both")
-        existing = root.is_dir() and any(root.iterdir())
+        # A lock file alone is what a run that failed before its first write leaves.
+        existing = root.is_dir() and any(p.name != LOCK for p in root.iterdir())
         if existing and force:
             store._replace()
             existing = False

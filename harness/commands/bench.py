@@ -92,19 +92,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                "small's.")
     p.add_argument("--target", default=DEFAULTS.target, metavar="T",
                    help="hardware target (`beexbench targets` lists them)")
-    p.add_argument("--models", default=",".join(DEFAULTS.models), metavar="M1,M2",
-                   help="comma-separated model names, or 'all' (`beexbench list models`)")
-    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
-                   help="dataset name (`beexbench list datasets`)")
-    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
-                   help="model shape and schedule (`beexbench list presets`)")
+    add_workload_options(p)
     p.add_argument("--seed", default=None, metavar="S",
                    help=f"one training seed (default {DEFAULTS.seeds[0]})")
     p.add_argument("--seeds", default=None, metavar="S1,S2",
                    help="training seeds, each trained and measured; rows carry `seed` "
                         f"(default: {','.join(map(str, DEFAULTS.seeds))})")
-    p.add_argument("--split", default=DEFAULTS.split, choices=("val", "test"),
-                   help="the split accuracy is measured on")
     p.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
                    help="run directory (default: results/<run_id>)")
     p.add_argument("--resume", action="store_true",
@@ -117,6 +110,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     # The one-runtime spelling of earlier versions: a one-item --runtimes.
     p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+def add_workload_options(p: argparse.ArgumentParser) -> None:
+    """What is trained and measured (models, dataset, preset, split), shared by bench and
+    sweep."""
+    p.add_argument("--models", default=",".join(DEFAULTS.models), metavar="M1,M2",
+                   help="comma-separated model names, or 'all' (`beexbench list models`)")
+    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
+                   help="dataset name (`beexbench list datasets`)")
+    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
+                   help="model shape and schedule (`beexbench list presets`)")
+    p.add_argument("--split", default=DEFAULTS.split, choices=("val", "test"),
+                   help="the split accuracy is measured on")
 
 
 def add_measure_options(p: argparse.ArgumentParser, threads: str, loop: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.bench import DEFAULTS, add_measure_options
+from harness.commands.bench import DEFAULTS, add_measure_options, add_workload_options
 
 EXECUTORS = ("local", "ray")
 
@@ -76,18 +76,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train each (model, seed) once and measure it on every target, on this "
         "machine or over a Ray cluster. SWEEP_DIR/<target>/seed-<S>/ is a run directory; "
         "`beexbench report SWEEP_DIR` reads them all. Exit status 1 when a cell is missing.")
-    p.add_argument("--models", default=",".join(DEFAULTS.models), metavar="M1,M2",
-                   help="comma-separated model names, or 'all' (`beexbench list models`)")
+    add_workload_options(p)
     p.add_argument("--seeds", default=",".join(map(str, DEFAULTS.seeds)), metavar="S1,S2",
                    help="training seeds")
     p.add_argument("--targets", default=DEFAULTS.target, metavar="T1,T2",
                    help="targets every model is measured on (`beexbench targets`)")
-    p.add_argument("--dataset", default=DEFAULTS.dataset, metavar="D",
-                   help="dataset name (`beexbench list datasets`)")
-    p.add_argument("--preset", default=DEFAULTS.preset, metavar="P",
-                   help="model shape and schedule (`beexbench list presets`)")
-    p.add_argument("--split", default=DEFAULTS.split, choices=("val", "test"),
-                   help="the split accuracy is measured on")
     p.add_argument("--out", type=Path, required=True, metavar="SWEEP_DIR",
                    help="sweep directory")
     p.add_argument("--resume", action="store_true",

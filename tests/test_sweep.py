@@ -191,6 +191,22 @@ def test_existing_sweep_needs_resume_and_the_same_config(local_sweep, capsys):
     assert_every_cell(local_sweep)
 
 
+@pytest.mark.parametrize("name, damage", [
+    ("sweep.json", b"{not json"),
+    ("status.json", b"\xff\xfe"),
+    ("cpu/seed-0/progress.json", b'{"done": 3}'),
+])
+def test_a_damaged_sweep_file_is_one_line_and_left_as_it_is(local_sweep, tmp_path, capsys,
+                                                            name, damage):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(local_sweep, sweep)
+    (sweep / name).write_bytes(damage)
+    assert main(["-q", "sweep", *FAST, "--out", str(sweep), "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and Path(name).name in err[0] and "Traceback" not in err[0]
+    assert (sweep / name).read_bytes() == damage
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--targets", "cpu,nope"], "nope"),
     (["--targets", ","], "--targets"),

@@ -28,6 +28,7 @@ from harness.results.atomic import atomic_write_bytes, atomic_write_text
 from harness.results.lock import DirLock
 from harness.results.schema import RESULT_COLUMNS
 from harness.results.store import PROGRESS, RESULTS, RunStore
+from harness.typed_json import Fields, load_json
 
 FORMAT = "beexbench-sweep/1"
 SWEEP_FILE = "sweep.json"
@@ -109,10 +110,9 @@ class SweepStore:
             return self.runs[(target, seed)].is_done(model, seed)
         if not progress.is_file():
             return False
-        try:
-            return f"{model}@seed-{seed}" in json.loads(progress.read_text())["done"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise UsageError(f"{progress}: malformed; cannot resume this sweep") from None
+        done = Fields(load_json(progress, what=PROGRESS),
+                      where=f"{PROGRESS} {progress}").list("done")
+        return f"{model}@seed-{seed}" in done
 
     def _run_store(self, target: str, seed: int, config: dict) -> RunStore:
         if (target, seed) not in self.runs:
@@ -196,10 +196,5 @@ def _cell_rows(path: Path, target: str, model: str, seed: int, name: str) -> lis
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: malformed JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a JSON object")
-    return data
+    """A JSON object of the sweep directory, read with typed_json's checks."""
+    return Fields(load_json(path, what=path.name), where=f"{path.name} {path}").as_dict()

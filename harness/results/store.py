@@ -75,7 +75,8 @@ class RunStore:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {root}: not writable ({exc.strerror})") from None
-        store._lock()
+        if store._lock_held is None:  # --force took it already
+            store._lock()
         try:
             # Held exclusively now: every temporary in it is a killed writer's.
             sweep_temps(root, recursive=True, any_owner=True)
@@ -93,18 +94,22 @@ class RunStore:
 
     def _replace(self) -> None:
         """Empty a run directory for a new run; refuse one that holds anything else."""
-        if not (self.root / "config.json").is_file():
-            raise UsageError(f"--force: {self.root} is not a run directory (no config.json); "
+        if not (self.root / CONFIG).is_file():
+            raise UsageError(f"--force: {self.root} is not a run directory (no {CONFIG}); "
                              "not replacing it")
+        # Taken here and kept for the new run, so no other opener slips in between.
         self._lock()  # refuses a directory that a live run is writing
-        for entry in self.root.iterdir():
-            if entry.name == LOCK:
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        self.release()
+        try:
+            for entry in self.root.iterdir():
+                if entry.name == LOCK:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        except BaseException:
+            self.release()
+            raise
 
     def release(self) -> None:
         if self._lock_held is not None:

@@ -154,3 +154,22 @@ def test_a_failed_lock_write_leaves_a_folder_a_new_run_may_take(tmp_path, monkey
     (run / LOCK).write_text("12345")  # a lock some killed run left, held by no one
     store = RunStore.open(run, resume=False)
     store.release()
+
+
+def test_force_replaces_a_run_and_holds_it_throughout(tmp_path):
+    """--force empties a finished run for a new one, under one lock held from the
+    emptying to the end of the new run."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "results.csv").write_text("old")
+    (run / "predictions").mkdir()
+    store = RunStore.open(run, resume=False, force=True)
+    try:
+        assert sorted(p.name for p in run.iterdir()) == [LOCK]
+        assert (run / LOCK).read_text() == str(os.getpid())
+        with pytest.raises(UsageError, match="in use"):
+            RunStore.open(run, resume=True)
+    finally:
+        store.release()
+    assert list(run.iterdir()) == []

@@ -1,6 +1,6 @@
 """nox sessions: tests, bench per target, report, regress, kernels, lint.
 
-Which torch a session gets is decided per platform by harness/install_plan.py: on
+Which torch a session gets is decided per platform by beexbench/install_plan.py: on
 x86-64 Linux the CPU build pinned in `constraints-cpu.txt`; on aarch64 and any other
 platform without a CPU-only torch of the pinned version, the interpreter's own torch
 (a venv with system site packages). BEEXBENCH_CONSTRAINTS=<file> constrains with
@@ -20,8 +20,8 @@ import nox
 
 # nox does not put the noxfile's directory on sys.path; the plan module lives there.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness.bench.config import BenchConfig  # noqa: E402  (light: no torch)
-from harness.install_plan import InstallPlan, facts_for, resolve  # noqa: E402
+from beexbench.bench.config import BenchConfig  # noqa: E402  (light: no torch)
+from beexbench.install_plan import InstallPlan, facts_for, resolve  # noqa: E402
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -128,7 +128,7 @@ def regress(session: nox.Session) -> None:
 def kernels(session: nox.Session) -> None:
     """Packed 1-bit kernels against the fp32 torch op of the same shape."""
     _install(session)
-    session.run("python", "-m", "models.packed.benchmark", *session.posargs)
+    session.run("python", "-m", "beexbench.runtimes.packed.benchmark", *session.posargs)
 
 
 @nox.session

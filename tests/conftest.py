@@ -34,7 +34,7 @@ def checkpoint_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(checkpoint_cache: Path):
     """beexformer trained on synthetic-2 with the tiny preset (seconds)."""
-    from harness.train import TrainRequest, train_model
+    from beexbench.train.loop import TrainRequest, train_model
 
     return train_model(TrainRequest("beexformer", "synthetic-2", "tiny"), quiet=True)
 
@@ -47,7 +47,7 @@ BENCH_FAST = ["--dataset", "synthetic-2", "--preset", "tiny", "--warmup", "1",
 @pytest.fixture(scope="session")
 def run_all(tmp_path_factory: pytest.TempPathFactory, checkpoint_cache: Path) -> Path:
     """One tiny bench run over every registered model, shared by the tests that read it."""
-    from harness.cli import main
+    from beexbench.cli.main import main
 
     out = tmp_path_factory.mktemp("bench") / "run"
     assert main(["-q", "bench", "--target", "cpu", "--models", "all", "--out", str(out),

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.regress.baseline import build_baseline, load_baseline, write_baseline
-from harness.report.rundir import load_run
+from beexbench.cli.main import main
+from beexbench.regress.baseline import build_baseline, load_baseline, write_baseline
+from beexbench.report.rundir import load_run
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
@@ -81,7 +81,7 @@ def test_dev_zero_as_baseline_is_refused_without_reading_it(run: Path, capsys) -
 
 
 def test_oversized_baseline_is_refused(tmp_path: Path, run: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr("harness.regress.baseline.MAX_BYTES", 1000)
+    monkeypatch.setattr("beexbench.regress.baseline.MAX_BYTES", 1000)
     baseline = tmp_path / "baseline.json"
     baseline.write_text(HEAD + '"entries": {}, "pad": "' + "x" * 2000 + '"}')
     assert "larger than 1000 bytes" in _regress_fails(baseline, run, capsys)

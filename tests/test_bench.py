@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import BENCH_FAST
 
-from harness.cli import main
-from harness.metrics import catalog as M
-from harness.predictions import read_predictions
-from models.registry import get_model_spec, model_names
+from beexbench.bench.predictions import read_predictions
+from beexbench.cli.main import main
+from beexbench.measure import catalog as M
+from beexbench.models.registry import get_model_spec, model_names
 
 FAST = BENCH_FAST
 
@@ -73,7 +73,7 @@ def test_every_metric_appears_for_every_model(run_all):
 
 
 def _tiny():
-    from models.transformer import ModelConfig
+    from beexbench.models.transformer import ModelConfig
 
     return ModelConfig(vocab_size=10, n_classes=2, d_model=32, heads=2, blocks=3, max_len=32)
 
@@ -163,9 +163,9 @@ def test_binary_models_are_smaller_and_energy_is_labelled(run_all):
 def test_packed_artifact_gives_the_same_predictions(run_all, checkpoint_cache):
     import torch
 
-    from harness.evaluate import record_exits
-    from harness.train import TrainRequest, train_model
-    from models.artifact import load_packed
+    from beexbench.measure.evaluate import record_exits
+    from beexbench.models.artifact import load_packed
+    from beexbench.train.loop import TrainRequest, train_model
 
     for model in ("beexformer", "binarybert", "fp-transformer-ee"):
         ckpt = train_model(TrainRequest(model, "synthetic-2", "tiny"), quiet=True)
@@ -215,7 +215,7 @@ def _row_keys(run: Path) -> list[tuple]:
 
 def test_sigkill_mid_run_then_resume_gives_the_same_rows(tmp_path, checkpoint_cache):
     models = "fp-transformer,beexformer,binarybert"
-    argv = [sys.executable, "-m", "harness", "-q", "bench", "--target", "cpu", "--models",
+    argv = [sys.executable, "-m", "beexbench", "-q", "bench", "--target", "cpu", "--models",
             models, "--no-energy", *FAST]
     env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(checkpoint_cache)}
     whole = tmp_path / "whole"
@@ -270,7 +270,7 @@ def test_seeds_write_a_seed_column_per_seed_files_and_evidence(tmp_path, checkpo
         assert mine[("acc_gain_from_exits_pts", "p_mcnemar")] == pytest.approx(
             _mcnemar_from_predictions(table), abs=1e-12)
     # The report reads every seed: one summary row per model and seed.
-    from harness.report.build import build_report
+    from beexbench.report.build import build_report
 
     files = build_report([out], tmp_path / "report")
     text = files.markdown.read_text()

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.binarize import (
+from beexbench.models.binarize import (
     ApproxSign,
     BinaryEmbedding,
     BinaryLinear,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.metrics import catalog as M
+from beexbench.measure import catalog as M
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def test_every_row_of_a_full_bench_run_is_catalogued_with_its_unit(run_all):
 
 
 def test_an_uncatalogued_metric_or_stat_cannot_be_written():
-    from harness.bench.rows import RowContext
+    from beexbench.bench.rows import RowContext
 
     ctx = RowContext("r", "sha", "h", "cpu", "dev", "m", "tiny", "d", "test", "final", 1, "x")
     assert ctx.row("acc_exit_2", 50.0)["unit"] == "%"
@@ -43,7 +43,7 @@ def test_names_are_unique_and_patterns_do_not_overlap():
 
 
 def test_learned_figures_name_a_tolerance_the_baseline_defines():
-    from harness.regress.baseline import DEFAULTS
+    from beexbench.regress.baseline import DEFAULTS
 
     for metric in M.CATALOG:
         if metric.gate == M.LEARNED:
@@ -65,7 +65,7 @@ def _metric_literals(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.parametrize("package", ["harness", "models", "targets"])
+@pytest.mark.parametrize("package", ["beexbench"])
 def test_no_metric_name_is_written_outside_the_catalogue(package):
     stray = []
     for path in sorted((ROOT / package).rglob("*.py")):

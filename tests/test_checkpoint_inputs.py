@@ -15,10 +15,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from harness.checkpoint import load_checkpoint
-from harness.cli import main
-from harness.errors import UsageError
-from models.artifact import export_packed, load_packed, read_artifact
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.models.artifact import export_packed, load_packed, read_artifact
+from beexbench.train.checkpoint import load_checkpoint
 
 
 @pytest.fixture
@@ -312,7 +312,7 @@ def test_eval_in_a_fresh_process_knows_the_built_in_models(copy: Path, tmp_path:
     against the registry with the built-in models loaded, not an empty one."""
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "-q", "eval", "--checkpoint", str(copy),
+        [sys.executable, "-m", "beexbench", "-q", "eval", "--checkpoint", str(copy),
          "--out", str(tmp_path / "out")],
         cwd=repo, env={**os.environ, "BEEXBENCH_CHECKPOINTS": str(tmp_path / "cache")},
         capture_output=True, text=True, timeout=300, check=False)

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.cli import main
+from beexbench.cli.main import main
 
 
 def test_list_models_prints_the_eight(capsys):
@@ -56,7 +56,7 @@ def test_global_options_before_or_after_the_command(argv, capsys):
 
 
 def test_version_prints_the_installed_version(capsys):
-    from harness.version import version
+    from beexbench.core.version import version
 
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
@@ -101,7 +101,7 @@ def _imported_modules(*argv: str) -> set[str]:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", *argv],
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "beexbench", *argv],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
@@ -116,14 +116,14 @@ HEAVY = ("torch", "fvcore", "tokenizers", "pandas", "matplotlib", "scipy", "nump
                                   ("list", "presets"), ("list", "targets")])
 def test_help_version_and_list_import_nothing_heavy(argv):
     modules = _imported_modules(*argv)
-    assert "harness.cli" in modules
+    assert "beexbench.cli.main" in modules
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert not heavy, heavy
 
 
 def test_every_command_module_imports_only_light_modules_at_its_top():
     """Each command's --help builds every subparser: none may pull in torch (or the like)."""
-    from harness.cli import command_modules
+    from beexbench.cli.main import command_modules
 
     for name in command_modules():
         modules = _imported_modules(name, "--help")
@@ -134,7 +134,7 @@ def test_every_command_module_imports_only_light_modules_at_its_top():
 def test_every_option_has_help_and_shows_its_default(monkeypatch):
     import argparse
 
-    from harness.cli import build_parser
+    from beexbench.cli.main import build_parser
 
     monkeypatch.setenv("COLUMNS", "1000")  # one line per option
 
@@ -153,15 +153,15 @@ def test_every_option_has_help_and_shows_its_default(monkeypatch):
 
 
 def test_bench_runtime_names_match_the_runtimes():
-    from harness.bench.runtimes import RUNTIMES
-    from harness.commands.bench import RUNTIME_NAMES
+    from beexbench.bench.runtimes import RUNTIMES
+    from beexbench.cli.bench import RUNTIME_NAMES
 
     assert RUNTIME_NAMES == RUNTIMES
 
 
 def test_bench_defaults_come_from_the_config_dataclass():
-    from harness.bench.config import BenchConfig
-    from harness.cli import build_parser
+    from beexbench.bench.config import BenchConfig
+    from beexbench.cli.main import build_parser
 
     args = build_parser().parse_args(["bench"])
     cfg = BenchConfig()
@@ -175,7 +175,7 @@ def test_readme_command_section_matches_the_parser():
     import re
     from pathlib import Path
 
-    from harness.cli import COMMON, build_parser
+    from beexbench.cli.main import COMMON, build_parser
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Command line", 1)[1].split("```", 2)[1]
@@ -212,7 +212,7 @@ def test_progress_goes_to_stderr_and_quiet_anywhere_silences_it(tiny_checkpoint,
 def test_bars_only_on_a_terminal_and_never_under_quiet(monkeypatch):
     import io
 
-    from harness import log
+    from beexbench.core import log
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -233,10 +233,10 @@ def test_bars_only_on_a_terminal_and_never_under_quiet(monkeypatch):
 
 def test_eval_calibrates_an_uncalibrated_policy_on_validation(tiny_checkpoint, tmp_path,
                                                               capsys):
-    from harness.calibrate import choose, sweep
-    from harness.data.registry import load_dataset
-    from harness.evaluate import record_exits
-    from harness.predictions import encode_split
+    from beexbench.bench.predictions import encode_split
+    from beexbench.data.registry import load_dataset
+    from beexbench.measure.evaluate import record_exits
+    from beexbench.train.calibrate import choose, sweep
 
     assert tiny_checkpoint.policy_param("deebert-entropy") is None
     assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy",
@@ -282,7 +282,7 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first line is written
     try:
-        done = subprocess.run([sys.executable, "-m", "harness", "list", "models"],
+        done = subprocess.run([sys.executable, "-m", "beexbench", "list", "models"],
                               stdout=write, stderr=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parents[1])
     finally:

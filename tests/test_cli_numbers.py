@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench.config import BenchConfig
-from harness.cli import main
-from harness.errors import UsageError
-from harness.metrics.latency import LoopSettings
-from harness.train import TrainRequest
+from beexbench.bench.config import BenchConfig
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.measure.latency import LoopSettings
+from beexbench.train.loop import TrainRequest
 
 BENCH = ["bench", "--target", "cpu", "--models", "fp-transformer", "--dataset", "synthetic-2",
          "--preset", "tiny", "--no-energy"]

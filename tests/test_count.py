@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from harness.cli import main
-from harness.config import PRESETS
+from beexbench.cli.main import main
+from beexbench.config import PRESETS
 
 MIB = 2 ** 20
 STRUCTURAL = {"model_bytes", "compression_ratio", "size_ratio_vs_fp", "params_total",

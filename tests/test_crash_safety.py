@@ -15,8 +15,8 @@ import psutil
 import pytest
 from conftest import BENCH_FAST
 
-from harness.errors import UsageError
-from harness.results.store import LOCK, RunStore
+from beexbench.core.errors import UsageError
+from beexbench.results.store import LOCK, RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def _gone(proc: psutil.Process) -> bool:
 
 def test_sigkill_of_bench_during_training_leaves_no_worker(tmp_path):
     env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(tmp_path / "checkpoints")}
-    argv = [sys.executable, "-m", "harness", "bench", "--target", "cpu", "--models",
+    argv = [sys.executable, "-m", "beexbench", "bench", "--target", "cpu", "--models",
             "fp-transformer,binarybert", "--no-energy", "--out", str(tmp_path / "run"),
             *BENCH_FAST]
     proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
@@ -64,8 +64,8 @@ def test_sigkill_of_bench_during_training_leaves_no_worker(tmp_path):
 OPENER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from harness.errors import UsageError
-    from harness.results.store import RunStore
+    from beexbench.core.errors import UsageError
+    from beexbench.results.store import RunStore
 
     base, me, n, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
@@ -127,7 +127,7 @@ def test_a_live_holder_is_named(tmp_path):
     try:
         child = subprocess.run(
             [sys.executable, "-c", "import sys; from pathlib import Path; "
-             "from harness.results.store import RunStore; "
+             "from beexbench.results.store import RunStore; "
              "RunStore.open(Path(sys.argv[1]), resume=True)", str(run)],
             cwd=REPO, capture_output=True, text=True)
         assert f"in use by process {os.getpid()}" in child.stderr

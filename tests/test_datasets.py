@@ -2,11 +2,11 @@ import bz2
 
 import pytest
 
-from harness.cli import main
-from harness.data.glue import TASKS, load_glue, read_glue_tsv
-from harness.data.registry import load_dataset
-from harness.data.rt_polarity import parse_rt_csv
-from harness.errors import UsageError
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.data.glue import TASKS, load_glue, read_glue_tsv
+from beexbench.data.registry import load_dataset
+from beexbench.data.rt_polarity import parse_rt_csv
 
 
 def test_rt_polarity_has_the_expected_class_counts():
@@ -84,7 +84,7 @@ def test_glue_needs_a_data_dir():
 def test_tokenizer_training_is_deterministic_with_canonical_ids():
     # Many frequency ties at the vocabulary limit: with "##" pieces this corpus gave a
     # different vocabulary in about half of the trainings.
-    from harness.data.tokenizer import PAD, SEP, UNK, train_tokenizer
+    from beexbench.data.tokenizer import PAD, SEP, UNK, train_tokenizer
 
     texts = [f"word{i % 37} other{i % 11} and more text {i % 5}" for i in range(400)]
     vocabs = [train_tokenizer(texts, 120).get_vocab() for _ in range(8)]

@@ -1,6 +1,6 @@
 import torch
 
-from models.dropout import dropout
+from beexbench.models.dropout import dropout
 
 
 def test_drop_rate_and_scale_match_p():

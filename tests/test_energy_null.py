@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench.rows import RowContext
-from harness.cli import main
-from harness.metrics import catalog as M
-from harness.metrics.energy import EnergyResult
-from harness.regress.baseline import load_baseline
-from harness.report.rundir import load_run
-from harness.results.summary import build_summary, console_table
-from targets.base import EnergyReading
+from beexbench.bench.rows import RowContext
+from beexbench.cli.main import main
+from beexbench.measure import catalog as M
+from beexbench.measure.energy import EnergyResult
+from beexbench.regress.baseline import load_baseline
+from beexbench.report.rundir import load_run
+from beexbench.results.summary import build_summary, console_table
+from beexbench.targets.base import EnergyReading
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")

@@ -10,11 +10,11 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from harness.config import PRESETS
-from harness.metrics.flops import FlopReport, OpCounts, count_ops, expected_counts, ops_per_mac
-from harness.metrics.flops_handles import UNCOUNTED_OPS, is_matmul_like
-from models.registry import get_model_spec, model_names
-from models.transformer import EncoderClassifier, ModelConfig
+from beexbench.config import PRESETS
+from beexbench.measure.flops import FlopReport, OpCounts, count_ops, expected_counts, ops_per_mac
+from beexbench.measure.flops_handles import UNCOUNTED_OPS, is_matmul_like
+from beexbench.models.registry import get_model_spec, model_names
+from beexbench.models.transformer import EncoderClassifier, ModelConfig
 
 TINY = PRESETS.get("tiny")
 N_CLASSES = 2

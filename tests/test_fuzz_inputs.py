@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from harness.checkpoint import load_checkpoint
-from harness.cli import main
-from harness.data.glue import TASKS, read_glue_tsv
-from harness.data.splits import splits_from_fields
-from harness.errors import UsageError
-from harness.regress.baseline import build_baseline, validate
-from harness.report.rundir import load_run
-from harness.typed_json import Fields, load_json, parse_json
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.core.typed_json import Fields, load_json, parse_json
+from beexbench.data.glue import TASKS, read_glue_tsv
+from beexbench.data.splits import splits_from_fields
+from beexbench.regress.baseline import build_baseline, validate
+from beexbench.report.rundir import load_run
+from beexbench.train.checkpoint import load_checkpoint
 
 # Small budgets: the whole module runs in seconds, in CI with the rest of the suite
 # (BEEXBENCH_FUZZ_EXAMPLES raises it for a deeper local search). No example database: a
@@ -275,9 +275,9 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     """Where each command would start its work, it stops: only parsing is fuzzed."""
     with pytest.MonkeyPatch.context() as mp:
         # At their sources: the commands import them when they run (lazy imports).
-        mp.setattr("harness.bench.runner.run_bench", _stop)
-        mp.setattr("harness.train.train_model", _stop)
-        mp.setattr("harness.data.registry.load_dataset", _stop)
+        mp.setattr("beexbench.bench.runner.run_bench", _stop)
+        mp.setattr("beexbench.train.loop.train_model", _stop)
+        mp.setattr("beexbench.data.registry.load_dataset", _stop)
         mp.setenv("BEEXBENCH_CHECKPOINTS", os.environ.get("BEEXBENCH_CHECKPOINTS", "")
                   or tempfile.mkdtemp(prefix="fuzz-ck-"))
         yield mp

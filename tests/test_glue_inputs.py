@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.data.glue import load_glue
-from harness.data.splits import stratified_split
+from beexbench.cli.main import main
+from beexbench.data.glue import load_glue
+from beexbench.data.splits import stratified_split
 
 HEADER = b"sentence\tlabel\n"
 
@@ -68,7 +68,7 @@ def test_a_fifo_as_train_tsv_is_refused_without_hanging(tmp_path: Path) -> None:
     os.mkfifo(folder / "train.tsv")
     env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(tmp_path / "checkpoints")}
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "-q", "train", "--model", "beexformer", "--dataset",
+        [sys.executable, "-m", "beexbench", "-q", "train", "--model", "beexformer", "--dataset",
          "glue-sst2", "--preset", "tiny", "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, env=env,
     )

@@ -9,7 +9,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from harness.install_plan import (
+from beexbench.install_plan import (
     DEFAULT_CONSTRAINTS,
     cpu_torch_for,
     facts_for,

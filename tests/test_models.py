@@ -1,8 +1,8 @@
 import torch
 
-from models.exits import make_policy
-from models.registry import get_model_spec, model_names
-from models.transformer import ModelConfig
+from beexbench.models.exits import make_policy
+from beexbench.models.registry import get_model_spec, model_names
+from beexbench.models.transformer import ModelConfig
 
 BASE = ModelConfig(vocab_size=60, n_classes=3, d_model=32, heads=2, blocks=4, max_len=16)
 EIGHT = {"fp-transformer", "fp-transformer-ee", "binarybert", "binarybert-a4", "beexformer",
@@ -55,7 +55,7 @@ def test_batched_exits_are_per_sample_and_later_blocks_skip_exited_samples():
     for block, batch in calls:
         assert batch == int((out.exit_layer >= block).sum())
     # Same result as running every exit and simulating the policy offline.
-    from harness.evaluate import apply_policy, record_exits
+    from beexbench.measure.evaluate import apply_policy, record_exits
 
     record = record_exits(model, ids, (ids != 0).sum(1))
     sim = apply_policy(record, policy)
@@ -72,7 +72,7 @@ def test_final_only_models_predict_with_the_last_block():
 
 
 def test_binary_models_use_binary_linears_and_embeddings_where_the_design_says():
-    from models.binarize import BinaryEmbedding, BinaryLinear
+    from beexbench.models.binarize import BinaryEmbedding, BinaryLinear
 
     beex = build("beexformer")
     assert isinstance(beex.tok_emb, BinaryEmbedding)
@@ -96,7 +96,7 @@ def test_binary_models_use_binary_linears_and_embeddings_where_the_design_says()
 
 def test_quantized_attention_puts_its_operands_on_b_bit_levels(monkeypatch):
     """Q, K, V and the probabilities reach the products with at most 2^b - 1 values each."""
-    from models.attention import AttentionProducts
+    from beexbench.models.attention import AttentionProducts
 
     torch.manual_seed(0)
     products = AttentionProducts(4, dropout=0.0).eval()

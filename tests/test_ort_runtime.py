@@ -13,23 +13,23 @@ import pytest
 import torch
 from conftest import BENCH_FAST
 
-from harness.bench.runtimes import label
-from harness.cli import main
-from harness.data.registry import load_dataset
-from harness.evaluate import record_exits
-from harness.metrics import catalog as M
-from harness.predictions import encode_split, predict, read_predictions
-from harness.report.build import build_report
-from harness.report.rundir import load_run
-from harness.results.summary import BEST_FP_RUNTIME, BEST_SPEEDUP, FP_MODEL, build_summary
-from harness.train import TrainRequest, train_model
-from models.exits import make_policy
-from models.registry import get_model_spec
+from beexbench.bench.predictions import encode_split, predict, read_predictions
+from beexbench.bench.runtimes import label
+from beexbench.cli.main import main
+from beexbench.data.registry import load_dataset
+from beexbench.measure import catalog as M
+from beexbench.measure.evaluate import record_exits
+from beexbench.models.exits import make_policy
+from beexbench.models.registry import get_model_spec
+from beexbench.report.build import build_report
+from beexbench.report.rundir import load_run
+from beexbench.results.summary import BEST_FP_RUNTIME, BEST_SPEEDUP, FP_MODEL, build_summary
+from beexbench.train.loop import TrainRequest, train_model
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from models.ort.runtime import OrtRuntime  # noqa: E402
+from beexbench.runtimes.onnx.runtime import OrtRuntime  # noqa: E402
 
 MODELS = ("fp-transformer", "fp-transformer-ee", "beexformer-a1")
 FP_MODELS = ("fp-transformer", "fp-transformer-ee")

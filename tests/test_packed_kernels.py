@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness import log
-from harness.errors import UsageError
-from models.packed import kernels
-from models.packed.bitpack import pack_signs, unpack_signs, words_for
+from beexbench.core import log
+from beexbench.core.errors import UsageError
+from beexbench.runtimes.packed import kernels
+from beexbench.runtimes.packed.bitpack import pack_signs, unpack_signs, words_for
 
 # (batch, n, m): n off the 64-bit grid and odd m exercise padding and row tails;
 # batch 4 and 5 cover the 4-row activation tiles and their remainder.

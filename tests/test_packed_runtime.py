@@ -8,15 +8,15 @@ import dataclasses
 import pytest
 import torch
 
-from harness.evaluate import apply_policy, record_exits
-from harness.train import TrainRequest, train_model
-from models.artifact import export_packed
-from models.exits import make_policy
-from models.packed.engine import NativeBlock, NativeInfer
-from models.packed.kernels import fallback_backend, get_backend
-from models.packed.layers import PackedLinear
-from models.packed.runtime import load_packed_runtime, to_packed
-from models.transformer import EncoderClassifier
+from beexbench.measure.evaluate import apply_policy, record_exits
+from beexbench.models.artifact import export_packed
+from beexbench.models.exits import make_policy
+from beexbench.models.transformer import EncoderClassifier
+from beexbench.runtimes.packed.engine import NativeBlock, NativeInfer
+from beexbench.runtimes.packed.kernels import fallback_backend, get_backend
+from beexbench.runtimes.packed.layers import PackedLinear
+from beexbench.runtimes.packed.runtime import load_packed_runtime, to_packed
+from beexbench.train.loop import TrainRequest, train_model
 
 BINARY = ("beexformer", "beexformer-a1", "binarybert", "binarybert-a4")
 

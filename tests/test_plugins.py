@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import plugins
-from harness.cli import main
+from beexbench.cli.main import main
+from beexbench.core import plugins
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FAST = ["--preset", "tiny", "--warmup", "1", "--min-queries", "3", "--min-seconds", "0",
@@ -21,11 +21,11 @@ FAST = ["--preset", "tiny", "--warmup", "1", "--min-queries", "3", "--min-second
 @pytest.fixture
 def registries(monkeypatch):
     """Every registry as it is now, restored after the test (plugins register globally)."""
-    from harness.config import PRESETS
-    from harness.data.registry import DATASETS, dataset_names
-    from models.exits import POLICIES
-    from models.registry import MODELS, model_names
-    from targets.registry import TARGETS
+    from beexbench.config import PRESETS
+    from beexbench.data.registry import DATASETS, dataset_names
+    from beexbench.models.exits import POLICIES
+    from beexbench.models.registry import MODELS, model_names
+    from beexbench.targets.registry import TARGETS
 
     model_names(), dataset_names()  # the built-ins first, as a command would see them
     for registry in (MODELS, DATASETS, POLICIES, TARGETS, PRESETS):
@@ -82,7 +82,7 @@ def test_readme_examples_as_a_plugin_list_and_bench(tmp_path, monkeypatch, capsy
     assert {r["target"] for r in rows} == {"cpu-1thread"}
     assert {r["threads"] for r in rows} == {"1"}
     by_policy = {(r["policy"], r["runtime"]) for r in rows if r["metric"] == "acc_policy"}
-    from models.packed.kernels import get_backend
+    from beexbench.runtimes.packed.kernels import get_backend
 
     packed = get_backend().name
     python_loop = f"{packed}+python-exits" if packed == "packed-native" else packed
@@ -100,7 +100,7 @@ def test_readme_examples_as_a_plugin_list_and_bench(tmp_path, monkeypatch, capsy
 
 def test_include_names_a_plugin_file_after_the_command(tmp_path, capsys, registries):
     path = tmp_path / "extra_models.py"
-    path.write_text("from models.registry import ModelSpec, register_model\n"
+    path.write_text("from beexbench.models.registry import ModelSpec, register_model\n"
                     "register_model(ModelSpec('beexformer-wide', {'ffn_mult': 8},\n"
                     "    policies=('beex-entropy-drop',), description='a wider one'))\n")
     assert main(["list", "models", "--include", str(path)]) == 0
@@ -118,8 +118,8 @@ def test_entry_points_of_an_installed_distribution(tmp_path, monkeypatch, capsys
     """A distribution on sys.path (its dist-info, as pip installs it) with entry points in
     two groups: one names a module (that registers a model), one an object (a dataset)."""
     (tmp_path / "ep_plugin.py").write_text(
-        "from harness.data.synthetic import make_synthetic\n"
-        "from models.registry import ModelSpec, register_model\n"
+        "from beexbench.data.synthetic import make_synthetic\n"
+        "from beexbench.models.registry import ModelSpec, register_model\n"
         "register_model(ModelSpec('ep-model', {'exits': 'all'}, description='from an entry "
         "point'))\n"
         "def load_ep_data(data_dir=None):\n"
@@ -142,7 +142,7 @@ def test_entry_points_of_an_installed_distribution(tmp_path, monkeypatch, capsys
 
 
 def test_public_register_names_a_policy(registries):
-    from models.exits import POLICIES, ExitPolicy, make_policy
+    from beexbench.models.exits import POLICIES, ExitPolicy, make_policy
 
     @POLICIES.register("never-mind")
     class Never(ExitPolicy):
@@ -155,7 +155,7 @@ def test_public_register_names_a_policy(registries):
 
 def test_eval_refuses_a_policy_it_cannot_calibrate(tiny_checkpoint, tmp_path, capsys,
                                                    registries):
-    from models.exits import POLICIES, ExitPolicy
+    from beexbench.models.exits import POLICIES, ExitPolicy
 
     @POLICIES.register("gridless")
     class Gridless(ExitPolicy):

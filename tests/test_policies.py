@@ -2,7 +2,7 @@
 
 import torch
 
-from models.exits import make_policy, simulate
+from beexbench.models.exits import make_policy, simulate
 
 
 def run(policy, entropies, preds):

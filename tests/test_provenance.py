@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import subprocess
 
-from harness import checkpoint, version
+from beexbench.core import version
+from beexbench.train import checkpoint
 
 
 def test_checkpoint_cache_defaults_to_the_xdg_cache(tmp_path, monkeypatch):
@@ -31,7 +32,7 @@ def test_the_old_working_directory_cache_is_read_with_one_notice(tmp_path, monke
     old = tmp_path / "results" / "checkpoints"
     (old / "a").mkdir(parents=True)
     (old / "b").mkdir()
-    with caplog.at_level(logging.WARNING, logger="harness"):
+    with caplog.at_level(logging.WARNING, logger="beexbench"):
         assert checkpoint.checkpoint_path("a").resolve() == (old / "a").resolve()
         assert checkpoint.checkpoint_path("b").resolve() == (old / "b").resolve()
         # what only the new cache has, or nobody has, goes to the new cache

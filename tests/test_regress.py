@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cli import main
-from harness.commands import regress as regress_cmd
-from harness.errors import UsageError
-from harness.regress.baseline import (
+from beexbench.cli import regress as regress_cmd
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.regress.baseline import (
     DEFAULTS,
     build_baseline,
     classify,
     load_baseline,
     tolerance,
 )
-from harness.regress.compare import compare
-from harness.report.rundir import load_run
+from beexbench.regress.compare import compare
+from beexbench.report.rundir import load_run
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
@@ -302,7 +302,7 @@ def test_bad_run_and_missing_baseline_exit_2(tmp_path, capsys):
 
 def test_mann_whitney_on_shifted_samples_is_significant():
     # Guards the threshold: 200 vs 200 samples, a 2x shift, p far below 0.002.
-    from harness.regress.compare import _mann_whitney_p
+    from beexbench.regress.compare import _mann_whitney_p
 
     rng = np.random.default_rng(0)
     base = list(rng.lognormal(0, 0.15, 200))

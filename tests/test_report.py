@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.commands import report as report_cmd
-from harness.errors import UsageError
-from harness.report import build_report
-from harness.report.fmt import format_tolerance, format_value
-from harness.report.plots import pareto_front
-from harness.results.summary import BY_COLUMN, HEADLINE_COLUMNS, column_header
+from beexbench.cli import report as report_cmd
+from beexbench.core.errors import UsageError
+from beexbench.report import build_report
+from beexbench.report.fmt import format_tolerance, format_value
+from beexbench.report.plots import pareto_front
+from beexbench.results.summary import BY_COLUMN, HEADLINE_COLUMNS, column_header
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
@@ -150,9 +150,9 @@ def test_paper_claims_table(two_targets):
 
 
 def test_published_tables_set_our_counts_beside_bibert(two_targets):
-    from harness.config import PRESETS
-    from harness.counting import count_model
-    from harness.report.published import LENGTH, PRESET
+    from beexbench.bench.counting import count_model
+    from beexbench.config import PRESETS
+    from beexbench.report.published import LENGTH, PRESET
 
     _, out, _ = two_targets
     md = (out / "report.md").read_text()

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from harness.report.seeds import COLUMNS, across_seeds
+from beexbench.report.seeds import COLUMNS, across_seeds
 
 
 def _row(seed: str, host: str, device: str, acc: float) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import BENCH_FAST
 
-from harness.cli import main
+from beexbench.cli.main import main
 
 MODELS = "fp-transformer,beexformer"
 ARGV = ["-q", "bench", "--target", "cpu", "--models", MODELS, "--no-energy", *BENCH_FAST]

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 
-from harness.results.schema import RESULT_COLUMNS
-from harness.results.summary import SPEEDUP, build_summary, console_table
+from beexbench.results.schema import RESULT_COLUMNS
+from beexbench.results.summary import SPEEDUP, build_summary, console_table
 
 
 def _row(model: str, policy: str, metric: str, value: float, stat: str = "value",

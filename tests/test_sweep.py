@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.errors import UsageError
-from harness.metrics import catalog as M
-from harness.sweep.cells import KILL_HOOK, pack_dir, unpack_dir
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.measure import catalog as M
+from beexbench.sweep.cells import KILL_HOOK, pack_dir, unpack_dir
 
 MODELS = ("fp-transformer", "beexformer")
 SEEDS = (0, 1)
@@ -141,7 +141,7 @@ def test_killed_local_sweep_resumes_without_rerunning_finished_cells(local_sweep
     marker = tmp_path / "killed"
     env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(cache),
            KILL_HOOK: f"cpu/beexformer/seed-0={marker}"}
-    argv = [sys.executable, "-m", "harness", "-q", "sweep", *FAST, "--out", str(out)]
+    argv = [sys.executable, "-m", "beexbench", "-q", "sweep", *FAST, "--out", str(out)]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True,
                           timeout=SWEEP_TIMEOUT_S)
     assert proc.returncode != 0 and marker.exists()
@@ -231,7 +231,7 @@ def test_missing_ray_extra_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
 
 
 def test_checkpoint_shipped_as_bytes_loads_the_same(local_sweep, cache, tmp_path):
-    from harness.checkpoint import load_checkpoint
+    from beexbench.train.checkpoint import load_checkpoint
 
     original = load_checkpoint(next(p for p in sorted(cache.iterdir()) if p.is_dir()))
     copy = load_checkpoint(unpack_dir(pack_dir(original.path), tmp_path / original.path.name))
@@ -355,7 +355,7 @@ def test_unreachable_address_is_one_line_exit_2(ray_cluster, tmp_path, capsys):
 
 
 PLUGIN = '''
-from models.registry import ModelSpec, register_model
+from beexbench.models.registry import ModelSpec, register_model
 
 register_model(ModelSpec("plugin-fp", overrides={}, policies=("final",),
                          description="a plugin's fp32 model", family="fp"))
@@ -365,8 +365,8 @@ register_model(ModelSpec("plugin-fp", overrides={}, policies=("final",),
 @pytest.fixture
 def plugin(tmp_path, monkeypatch):
     """PLUGIN as a file, with the registries and the loaded plugins restored afterwards."""
-    from harness import plugins
-    from models.registry import MODELS, model_names
+    from beexbench.core import plugins
+    from beexbench.models.registry import MODELS, model_names
 
     model_names()  # the built-ins in, then a copy the plugin may add to
     monkeypatch.setattr(MODELS, "_items", dict(MODELS._items))

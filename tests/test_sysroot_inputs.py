@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from targets.probe import finite
-from targets.sysroot import read_number, read_text, run_command
-from targets.vcgencmd import parse_pmic
+from beexbench.cli.main import main
+from beexbench.targets.probe import finite
+from beexbench.targets.sysroot import read_number, read_text, run_command
+from beexbench.targets.vcgencmd import parse_pmic
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -51,7 +51,7 @@ def test_non_finite_thermal_and_rail_readings_are_null_with_a_reason(
 
 def _targets_subprocess(root: Path) -> dict[str, dict]:
     env = {**os.environ, "BEEXBENCH_SYSROOT": str(root)}
-    done = subprocess.run([sys.executable, "-m", "harness", "targets", "--json"],
+    done = subprocess.run([sys.executable, "-m", "beexbench", "targets", "--json"],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return {r["name"]: r for r in json.loads(done.stdout)}

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.errors import UsageError
-from targets.arm import ArmTarget
-from targets.codecarbon_meter import CodecarbonMeter
-from targets.cpu import CpuTarget
-from targets.registry import TARGETS, get_target
-from targets.sampler import SampledEnergyMeter
+from beexbench.core.errors import UsageError
+from beexbench.targets.arm import ArmTarget
+from beexbench.targets.codecarbon_meter import CodecarbonMeter
+from beexbench.targets.cpu import CpuTarget
+from beexbench.targets.registry import TARGETS, get_target
+from beexbench.targets.sampler import SampledEnergyMeter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,4 +1,4 @@
-"""`beexbench targets [--json]` through harness.cli.main, on fake trees and on this host."""
+"""`beexbench targets [--json]` through beexbench.cli.main.main, on fake trees and on this host."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.cli import main
-from harness.errors import UsageError
-from targets.registry import get_target
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.targets.registry import get_target
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # (volts, amps) of the rails in the recorded `vcgencmd pmic_read_adc` output

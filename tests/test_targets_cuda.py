@@ -15,7 +15,7 @@ pytestmark = [
 
 @pytest.fixture
 def target():
-    from targets.registry import get_target
+    from beexbench.targets.registry import get_target
 
     return get_target("cuda")
 

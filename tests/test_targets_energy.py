@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from targets.base import EnergyUnavailable
-from targets.codecarbon_meter import CodecarbonMeter, classify
-from targets.codecarbon_power import explain
-from targets.sampler import PowerSampler, SampledEnergyMeter, trapezoid
+from beexbench.targets.base import EnergyUnavailable
+from beexbench.targets.codecarbon_meter import CodecarbonMeter, classify
+from beexbench.targets.codecarbon_power import explain
+from beexbench.targets.sampler import PowerSampler, SampledEnergyMeter, trapezoid
 
 PERIOD = 0.5
 

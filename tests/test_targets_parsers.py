@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from targets import cpufreq, ina3221, thermal, vcgencmd
-from targets.base import EnergyUnavailable
-from targets.board import classify, detect_board
-from targets.cpuinfo import parse_cpuinfo, read_cpuinfo
-from targets.nvml import decode_throttle_reasons, energy_delta_j
-from targets.simd import arm_simd
-from targets.sysroot import glob, read_number, read_text
+from beexbench.targets import cpufreq, ina3221, thermal, vcgencmd
+from beexbench.targets.base import EnergyUnavailable
+from beexbench.targets.board import classify, detect_board
+from beexbench.targets.cpuinfo import parse_cpuinfo, read_cpuinfo
+from beexbench.targets.nvml import decode_throttle_reasons, energy_delta_j
+from beexbench.targets.simd import arm_simd
+from beexbench.targets.sysroot import glob, read_number, read_text
 
 SYSROOTS = Path(__file__).parent / "fixtures" / "sysroots"
 VCGENCMD = Path(__file__).parent / "fixtures" / "bin" / "vcgencmd"

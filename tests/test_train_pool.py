@@ -2,14 +2,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.checkpoint import load_checkpoint
-from harness.data.registry import load_dataset
-from harness.train import TrainRequest, train_model
-from harness.train_pool import train_missing
+from beexbench.data.registry import load_dataset
+from beexbench.train.checkpoint import load_checkpoint
+from beexbench.train.loop import TrainRequest, train_model
+from beexbench.train.pool import train_missing
 
 
 def test_side_by_side_training_writes_the_same_checkpoints(tmp_path, monkeypatch, capsys):
-    from harness import log
+    from beexbench.core import log
 
     log.configure(log.NORMAL, bars=False)  # as every command does before it works
     monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path / "pool"))
@@ -38,8 +38,8 @@ def test_one_model_on_one_core_is_left_to_the_caller(tmp_path, monkeypatch):
 def test_training_threads_follow_the_preset_not_the_caller():
     import torch
 
-    from harness.config import PRESETS
-    from harness.train import training_threads
+    from beexbench.config import PRESETS
+    from beexbench.train.loop import training_threads
 
     before = torch.get_num_threads()
     with training_threads(PRESETS.get("small")) as threads:
@@ -51,8 +51,8 @@ def test_a_worker_is_tied_to_its_parent_before_torch_loads():
     """A spawned worker imports this module to run its initializer (die_with_parent):
     without torch, so a parent killed while its workers start leaves none running for the
     seconds torch takes to import."""
-    code = ("import sys, harness.train_pool; "
+    code = ("import sys, beexbench.train.pool; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr or "harness.train_pool imports torch at its top"
+    assert done.returncode == 0, done.stderr or "beexbench.train.pool imports torch at its top"

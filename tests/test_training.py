@@ -4,12 +4,12 @@ import shutil
 import pytest
 import torch
 
-from harness.checkpoint import load_checkpoint
-from harness.cli import main
-from harness.data.splits import stratified_split
-from harness.data.synthetic import make_synthetic
-from harness.errors import UsageError
-from harness.train import TrainRequest, exit_weights, train_model
+from beexbench.cli.main import main
+from beexbench.core.errors import UsageError
+from beexbench.data.splits import stratified_split
+from beexbench.data.synthetic import make_synthetic
+from beexbench.train.checkpoint import load_checkpoint
+from beexbench.train.loop import TrainRequest, exit_weights, train_model
 
 
 def test_exit_weights_favour_deeper_exits_and_sum_to_one():
@@ -104,7 +104,7 @@ def test_unknown_model_in_request_is_a_usage_error():
 
 
 def test_sortish_batches_cover_every_sample_once_with_less_padding():
-    from harness.train import sortish_batches
+    from beexbench.train.loop import sortish_batches
 
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(3, 64, (1000,), generator=gen)
@@ -121,8 +121,8 @@ def test_sortish_batches_cover_every_sample_once_with_less_padding():
 
 
 def test_recipe_per_family_and_its_record(checkpoint_cache):
-    from harness.config import PRESETS
-    from harness.recipes import preset_recipe, recipe_for
+    from beexbench.config import PRESETS
+    from beexbench.train.recipes import preset_recipe, recipe_for
 
     small, tiny = PRESETS.get("small"), PRESETS.get("tiny")
     for family in ("fp", "binarybert", "beexformer"):
@@ -135,8 +135,8 @@ def test_recipe_per_family_and_its_record(checkpoint_cache):
 
 
 def test_tune_keeps_the_best_validation_trial_and_records_all(checkpoint_cache):
-    from harness.recipes import tune_candidates
-    from harness.train import tune
+    from beexbench.train.loop import tune
+    from beexbench.train.recipes import tune_candidates
 
     request = TrainRequest("fp-transformer", "synthetic-2", "tiny", seed=3)
     ckpt, trials = tune(request, quiet=True)

@@ -1,4 +1,4 @@
-"""harness.typed_json: the strict JSON reader and typed fields name file, field and fault."""
+"""beexbench.core.typed_json: the strict JSON reader and typed fields name file, field and fault."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UsageError
-from harness.typed_json import MAX_DEPTH, Fields, load_json, one_line, parse_json
+from beexbench.core.errors import UsageError
+from beexbench.core.typed_json import MAX_DEPTH, Fields, load_json, one_line, parse_json
 
 
 def _write(tmp_path: Path, data: bytes | str, name: str = "f.json") -> Path:

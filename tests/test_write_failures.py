@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import BENCH_FAST
 
-from harness.cli import main
-from harness.errors import UsageError
-from harness.results.atomic import atomic_write_text, replace_dir, sweep_temps
+from beexbench.cli.main import main
+from beexbench.core.atomic import atomic_write_text, replace_dir, sweep_temps
+from beexbench.core.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location(
@@ -185,8 +185,8 @@ def test_regress_update_on_a_full_disk_keeps_the_baseline(tmp_path, capsys, fail
 
 
 def test_train_force_replaces_the_checkpoint_by_rename(tmp_path, monkeypatch, fail_into):
-    from harness.results import atomic
-    from harness.train import TrainRequest, train_model
+    from beexbench.core import atomic
+    from beexbench.train.loop import TrainRequest, train_model
 
     monkeypatch.setenv("BEEXBENCH_CHECKPOINTS", str(tmp_path / "cache"))
     request = TrainRequest("fp-transformer", "synthetic-2", "tiny")
@@ -228,7 +228,7 @@ def test_report_on_a_full_disk_keeps_the_old_report(tmp_path, capsys, fail_into)
 
 KILLED_REPORT = textwrap.dedent("""
     import os, signal, sys
-    from harness.report import build, markdown
+    from beexbench.report import build, markdown
 
     def render(blocks):  # the plots of the new report are written by now
         os.kill(os.getpid(), signal.SIGKILL)

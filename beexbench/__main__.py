@@ -1,0 +1,3 @@
+from beexbench.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""Measure each model the same way on one target and store the rows.
+
+Per model: (train or reuse the checkpoint) -> ops per exit depth -> then per runtime
+that applies to it (beexbench.bench.runtimes): the artifact it runs from and its sizes ->
+predictions on the eval split for every exit -> per exit policy, accuracy, expected
+ops, latency (batch 1, real exits), throughput (batch N), peak memory and energy.
+Policy-independent rows carry the model's default policy; every row carries its
+runtime. The first runtime a model runs under writes predictions/<model>.csv and
+samples/<model>.csv; each further one writes them under predictions/<runtime>/ and
+samples/<runtime>/, so a run of one runtime keeps the layout readers know.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+import uuid
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from beexbench.bench.config import BenchConfig
+from beexbench.bench.predictions import EncodedSplit, encode_split, predict
+from beexbench.bench.resume import (
+    check_config,
+    check_files,
+    check_rows,
+    runtime_labels,
+    runtime_subdir,
+    settle,
+)
+from beexbench.bench.rows import RowContext
+from beexbench.bench.runtimes import (
+    Runnable,
+    applies,
+    check_usable,
+    deploy,
+    label,
+    policy_label,
+    why_not,
+)
+from beexbench.bench.structural import op_figures, unsupported_listing
+from beexbench.core.atomic import atomic_write_text
+from beexbench.core.errors import UsageError
+from beexbench.core.log import bar
+from beexbench.data.base import TextDataset
+from beexbench.data.registry import load_dataset
+from beexbench.measure import catalog as M
+from beexbench.measure.energy import measure_energy
+from beexbench.measure.evaluate import ExitRecord, apply_policy, record_exits
+from beexbench.measure.flops import FlopReport, count_ops, expected_counts
+from beexbench.measure.latency import LoopSettings, run_until
+from beexbench.measure.memory import PeakRss, resident_bytes
+from beexbench.measure.uncertainty import bootstrap_ci
+from beexbench.models.exits import ExitPolicy, make_policy
+from beexbench.models.registry import ModelSpec, get_model_spec
+from beexbench.results.schema import seed_dir
+from beexbench.results.store import RunStore
+from beexbench.targets.base import EnergyUnavailable, Target
+from beexbench.targets.environment import environment, git_sha, host
+from beexbench.targets.registry import get_target
+from beexbench.train.checkpoint import Checkpoint
+from beexbench.train.loop import TrainRequest, train_model
+from beexbench.train.pool import train_missing
+
+
+def new_run_id(cfg: BenchConfig) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{cfg.target}-{cfg.preset}-{uuid.uuid4().hex[:6]}"
+
+
+log = logging.getLogger(__name__)
+
+
+class Progress:
+    """The run's progress lines (beexbench.core.log decides where they go); quiet drops them."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            log.info(message)
+
+
+class Bench:
+    """One benchmark run over a list of models on one target."""
+
+    def __init__(self, cfg: BenchConfig, target: Target, store: RunStore, data: TextDataset,
+                 run_id: str, progress: Progress) -> None:
+        self.cfg, self.target, self.store, self.data = cfg, target, store, data
+        self.run_id, self.progress = run_id, progress
+        self.threads = target.set_threads(cfg.threads)
+        self.device_name = str(target.describe().get("device") or target.name)
+        # Latency samples of each samples file so far in this attempt, by policy: the
+        # file is written whole from these, never merged with what an earlier attempt left.
+        self.samples: dict[Path, dict[str, list[float]]] = {}
+
+    # -- per model -------------------------------------------------------------------------
+    def train_request(self, name: str, seed: int) -> TrainRequest:
+        return TrainRequest(name, self.cfg.dataset, self.cfg.preset, seed, self.cfg.data_path())
+
+    def run_model(self, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
+        ckpt = train_model(self.train_request(name, seed), quiet=self.progress.quiet,
+                           data=self.data)
+        spec = get_model_spec(name)
+        split = encode_split(ckpt, self.data, self.cfg.split)
+        self.progress(f"[{name}] counting ops at length {self.cfg.seq_len()}")
+        flops = count_ops(ckpt.model, self.cfg.seq_len())  # on the host, before prepare()
+        rows: list[dict] = []
+        for runtime in runtimes:
+            ctx = RowContext(self.run_id, git_sha(), host(), self.target.name,
+                             self.device_name, name, self.cfg.preset, self.cfg.dataset,
+                             self.cfg.split, spec.default_policy, self.threads, label(runtime),
+                             seed)
+            # Files go under seed-<S>/ in a run of several seeds; the model's first runtime
+            # keeps the names directly there, each further one gets a folder of its own.
+            subdir = runtime_subdir(self.cfg.seeds, seed, ctx.runtime,
+                                    first=runtime == runtimes[0])
+            rows += self.runtime_rows(ctx, runtime, subdir, ckpt, spec, split, flops)
+        return rows
+
+    def runtime_rows(self, ctx: RowContext, runtime: str, subdir: str, ckpt: Checkpoint,
+                     spec: ModelSpec, split: EncodedSplit, flops: FlopReport) -> list[dict]:
+        if len(self.cfg.runtimes) > 1:
+            self.progress(f"[{ctx.model}] runtime {ctx.runtime}")
+        artifacts = self.store.root / "artifacts" / seed_dir(self.cfg.seeds, ctx.seed)
+        deployed = deploy(runtime, ckpt.model, ctx.model, artifacts, self.threads)
+        # Rows say which engine ran them: policy-independent ones as the default policy's.
+        ctx = replace(ctx, runtime=policy_label(
+            runtime, deployed.model, make_policy(spec.default_policy)))
+        rows = [ctx.row(f.metric, f.value, source=f.source) for f in deployed.figures]
+        rows += self.per_exit_rows(ctx, flops)
+        model = self.target.prepare(deployed.model)
+        record = record_exits(model, split.ids.to(self.target.device()),
+                              split.lengths).to_cpu()
+        for policy_name in spec.policies:
+            policy = make_policy(policy_name, ckpt.policy_param(policy_name))
+            # A policy the runtime's engine cannot decide runs another way: say which.
+            pctx = replace(ctx.with_policy(policy_name),
+                           runtime=policy_label(runtime, deployed.model, policy))
+            rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
+                                     default=policy_name == spec.default_policy)
+        return rows
+
+    def file(self, kind: str, subdir: str, name: str) -> Path:
+        """predictions/ or samples/ file of one model under one runtime (see the docstring)."""
+        folder = self.store.root / kind
+        return (folder / subdir if subdir else folder) / f"{name}.csv"
+
+    def per_exit_rows(self, ctx: RowContext, flops: FlopReport) -> list[dict]:
+        if flops.unsupported:
+            atomic_write_text(self.store.root / "flops" / seed_dir(self.cfg.seeds, ctx.seed)
+                              / f"{ctx.model}-unsupported.txt",
+                              unsupported_listing(flops), what="op-count listing")
+        return [ctx.row(f.metric, f.value, source=f.source) for f in op_figures(flops)]
+
+    def policy_rows(self, ctx: RowContext, subdir: str, ckpt: Checkpoint, model: Runnable,
+                    split: EncodedSplit, record: ExitRecord, flops: FlopReport,
+                    policy: ExitPolicy, default: bool) -> list[dict]:
+        say = self.progress
+        table = predict(ckpt, split, policy, record)
+        suffix = "" if default else f"__{policy.name}"
+        table.write(self.file("predictions", subdir, f"{ctx.model}{suffix}"))
+        metrics = table.metrics()
+        rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
+        rows += [ctx.row(m, v, stat=stat, source="predictions+bootstrap")
+                 for m, stat, v in table.evidence()]
+        expected = expected_counts(flops.per_exit, table.exit_distribution())
+        last = flops.per_exit[max(flops.per_exit)]
+        rows += [ctx.row(m, v, source="fvcore+predictions") for m, v in expected.items()]
+        rows.append(ctx.row(M.FLOP_REDUCTION.name,
+                            100.0 * (1.0 - expected[M.OPS_EXPECTED.name] / last.ops),
+                            source="fvcore+predictions"))
+        # Each sample saves the share of the last exit's ops it did not run.
+        saved = [1.0 - flops.per_exit[k].ops / last.ops for k in table.exit_layer]
+        for stat, value in zip(("ci95_low", "ci95_high"), bootstrap_ci(saved, 100.0),
+                               strict=True):
+            rows.append(ctx.row(M.FLOP_REDUCTION.name, value, stat=stat,
+                                source="fvcore+predictions+bootstrap"))
+        rows += self.sweep_rows(ctx, record, split, flops, policy)
+        rows += self.timing_rows(ctx, subdir, model, split, policy)
+        say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
+            f"avg exit {metrics[M.AVG_EXIT_LAYER.name]:.2f}")
+        return rows
+
+    def sweep_rows(self, ctx: RowContext, record: ExitRecord, split: EncodedSplit,
+                   flops: FlopReport, policy: ExitPolicy) -> list[dict]:
+        if not policy.param_name:
+            return []
+        rows = []
+        for value in type(policy).grid:
+            outcome = apply_policy(record, make_policy(policy.name, value))
+            acc = 100.0 * float((outcome.pred_policy == split.labels).float().mean())
+            dist = {k: float((outcome.exit_layer == k).float().mean()) for k in flops.per_exit}
+            ops = expected_counts(flops.per_exit, dist)[M.OPS_EXPECTED.name]
+            stat = f"{policy.param_name}={value:g}"
+            rows.append(ctx.row(M.SWEEP_ACC_POLICY.name, acc, stat=stat, source="predictions"))
+            rows.append(ctx.row(M.SWEEP_OPS_EXPECTED.name, ops, stat=stat,
+                                source="fvcore+predictions"))
+        return rows
+
+    # -- timing, memory, energy ------------------------------------------------------------
+    def timing_rows(self, ctx: RowContext, subdir: str, model: Runnable, split: EncodedSplit,
+                    policy: ExitPolicy) -> list[dict]:
+        device = self.target.device()
+        loop = self.cfg.loop_settings()
+        singles = [split.ids[i:i + 1, :int(split.lengths[i])].to(device)
+                   for i in range(len(split.sample_ids))]
+        batches = []
+        for s in range(0, len(singles), loop.batch_size):
+            width = int(split.lengths[s:s + loop.batch_size].max())
+            batches.append(split.ids[s:s + loop.batch_size, :width].to(device))
+
+        def one(i: int) -> object:
+            return model.infer(singles[i], policy)
+
+        def many(i: int) -> object:
+            return model.infer(batches[i], policy)
+
+        timing_source = str(self.target.describe().get("timing_source", ""))
+        self.target.reset_peak_memory()
+        with PeakRss() as peak:
+            self.progress(f"[{ctx.model}] {policy.name}: latency, batch 1")
+            single = _looped(one, self.target.timer(), loop, len(singles),
+                             f"{ctx.model} latency")
+            self.progress(f"[{ctx.model}] {policy.name}: throughput, batch {loop.batch_size}")
+            offline = _looped(many, self.target.timer(), _offline(loop), len(batches),
+                              f"{ctx.model} throughput")
+        rows = [ctx.row(M.LATENCY_MS.name, v, stat=k, source=timing_source, batch_size=1)
+                for k, v in single.stats().items()]
+        rows += [ctx.row(M.CPU_TIME_MS.name, v, stat=k, source="time.process_time",
+                         batch_size=1) for k, v in single.cpu_stats().items()]
+        n_queries = len(offline.samples_ms)
+        served = sum(int(batches[i % len(batches)].shape[0]) for i in range(n_queries))
+        rows.append(ctx.row(M.THROUGHPUT_SPS.name, served / (sum(offline.samples_ms) / 1e3),
+                            source=timing_source, batch_size=loop.batch_size))
+        rows.append(ctx.row(M.PEAK_RSS_MB.name, peak.peak_mb, source=peak.source))
+        resident, resident_source = resident_bytes(model)
+        rows.append(ctx.row(M.PARAM_BYTES_RESIDENT.name, resident, source=resident_source))
+        device_mb = self.target.peak_device_memory_mb()
+        if device_mb is not None:
+            rows.append(ctx.row(M.CUDA_MAX_ALLOC_MB.name, device_mb, source="torch.cuda"))
+        self.write_samples(ctx, subdir, single.samples_ms)
+        if self.cfg.energy:
+            rows += self.energy_rows(ctx, one, len(singles), loop)
+        return rows
+
+    def energy_rows(self, ctx: RowContext, query, n_inputs: int, loop: LoopSettings) -> list:
+        self.progress(f"[{ctx.model}] {ctx.policy}: energy over {loop.min_seconds:g} s "
+                      f"+ idle baseline")
+        try:
+            with bar(total=round(2 * loop.min_seconds, 1), desc=f"{ctx.model} energy",
+                     unit="s") as shown:
+                result = measure_energy(self.target.energy_meter(), query, n_inputs,
+                                        loop.min_seconds, on_progress=shown.update)
+        except EnergyUnavailable as exc:
+            self.progress(f"[{ctx.model}] energy not measured: {exc}")
+            return []
+        src, est = result.gross.source, result.estimated
+        return [
+            ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.net_j_per_sample, stat="net",
+                    source=src, estimated=est, batch_size=1, note=result.net_reason),
+            ctx.row(M.ENERGY_J_PER_SAMPLE.name, result.gross_j_per_sample, stat="gross",
+                    source=src, estimated=est, batch_size=1),
+            ctx.row(M.IDLE_POWER_W.name, result.idle_power_w, stat="mean",
+                    source=result.idle.source, estimated=result.idle.estimated),
+        ]
+
+    def write_samples(self, ctx: RowContext, subdir: str, samples_ms: list[float]) -> None:
+        path = self.file("samples", subdir, ctx.model)
+        by_policy = self.samples.setdefault(path, {})
+        by_policy[ctx.policy] = samples_ms
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["policy", "metric", "batch_size", "value"])
+        for policy, values in by_policy.items():
+            writer.writerows([policy, M.LATENCY_MS.name, 1, f"{v:.6f}"] for v in values)
+        atomic_write_text(path, buf.getvalue(), what="latency samples")
+
+
+def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str):
+    """run_until with a bar of its queries (updated every 100, outside the timed span)."""
+    with bar(total=loop.min_queries, desc=desc, unit="q") as shown:
+        done = [0]
+
+        def advance(i: int) -> None:
+            shown.update(i - done[0])
+            done[0] = i
+
+        return run_until(query, timer, loop, n_inputs, on_progress=advance)
+
+
+def _offline(loop: LoopSettings) -> LoopSettings:
+    """Offline queries are whole batches: fewer of them make the same minimum duration."""
+    return LoopSettings(warmup=max(1, loop.warmup // 4), min_queries=max(5, loop.min_queries // 10),
+                        min_seconds=loop.min_seconds, batch_size=loop.batch_size)
+
+
+def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
+              run_id: str | None = None, force: bool = False, repair: bool = False) -> Path:
+    """Validate everything cheap first, then open the run directory and measure.
+
+    `run_id` names a new run (default: a fresh id); a resumed run keeps its own. `force`
+    replaces an existing run directory (beexbench.results.store.RunStore.open); `repair`
+    (with resume) measures again the models whose files are damaged.
+    """
+    progress = Progress(quiet)
+    target = get_target(cfg.target)
+    check_usable(cfg.runtimes, target.device())
+    plan = {}
+    for name in cfg.models:
+        spec = get_model_spec(name)
+        plan[name] = tuple(r for r in cfg.runtimes if applies(r, spec))
+        for runtime in cfg.runtimes:
+            if runtime not in plan[name]:
+                progress(f"[{name}] runtime {runtime} skipped: {why_not(runtime)}")
+    if not any(plan.values()):
+        raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
+    data = load_dataset(cfg.dataset, cfg.data_path())
+    run_id = run_id or new_run_id(cfg)
+    root = out or Path("results") / run_id
+    store = RunStore.open(root, resume, force)
+    try:
+        # Compare as JSON sees it (tuples become lists).
+        config = json.loads(json.dumps({"run_id": run_id, **cfg.to_dict()}))
+        run_id = check_config(store, config, repair)
+        check_rows(store, cfg, run_id)
+        check_files(store, cfg, runtime_labels(store))
+        settle(store, repair, progress)
+        bench = Bench(cfg, target, store, data, run_id, progress)
+        store.write_json("environment.json", environment(target, bench.threads))
+        started = time.perf_counter()
+        # A model no runtime applies to is neither trained nor measured.
+        units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
+        pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
+        train_missing([bench.train_request(name, seed) for name, seed in pending], data,
+                      bench.threads, quiet)
+        for name, seed in units:
+            who = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"
+            if store.is_done(name, seed):
+                progress(f"[{who}] done in an earlier attempt; skipped")
+                continue
+            rows = bench.run_model(name, seed, plan[name])
+            store.commit_model(name, seed, rows)
+        store.flush()
+        progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")
+    finally:
+        store.release()
+    return root

@@ -1,0 +1,145 @@
+"""What one unit of a sweep runs, on whichever node the executor chose.
+
+Training: one (model, seed) through the same `train_model` as `bench` (a cached
+checkpoint is reused, never trained again). Measuring: one (target, model, seed) through
+`run_bench` into a private run directory, which goes back to the driver as tar bytes.
+Checkpoints and run directories travel as tar bytes too, so a node needs no shared disk.
+
+`BEEXBENCH_TEST_KILL_CELL=<target>/<model>/seed-<S>=<marker file>` is a fault hook for the
+test suite: the first attempt of that cell (while the marker file does not exist yet)
+kills its own process after measuring, before it hands anything back.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from beexbench.bench.config import BenchConfig
+from beexbench.core.errors import UsageError
+from beexbench.targets.environment import host
+from beexbench.train.loop import TrainRequest
+
+KILL_HOOK = "BEEXBENCH_TEST_KILL_CELL"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything a measuring node needs to run one cell."""
+
+    name: str  # <target>/<model>/seed-<S>
+    config: BenchConfig  # one model, one seed
+    run_id: str  # the run id of the (target, seed) run directory it joins
+    checkpoint: str  # the checkpoint directory name the driver expects (its cache key)
+
+    @property
+    def model(self) -> str:
+        return self.config.models[0]
+
+    @property
+    def seed(self) -> int:
+        return self.config.seeds[0]
+
+    def request(self) -> TrainRequest:
+        cfg = self.config
+        return TrainRequest(self.model, cfg.dataset, cfg.preset, self.seed, cfg.data_path())
+
+
+def pack_dir(path: Path) -> bytes:
+    """A directory as an uncompressed tar (its entries relative to `path`)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for item in sorted(path.rglob("*")):
+            tar.add(item, arcname=str(item.relative_to(path)), recursive=False)
+    return buf.getvalue()
+
+
+def unpack_dir(payload: bytes, dest: Path) -> Path:
+    """Unpack `pack_dir` bytes as `dest`, atomically: built in a sibling, then renamed."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(payload), mode="r") as tar:
+            _check_members(tar)
+            tar.extractall(tmp)
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _check_members(tar: tarfile.TarFile) -> None:
+    """Only plain files and folders inside the destination: no links, devices or `..`."""
+    for member in tar.getmembers():
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isfile()
+                                                               or member.isdir()):
+            raise UsageError(f"unexpected entry {member.name!r} in a shipped directory")
+
+
+def train_checkpoint(request: TrainRequest, quiet: bool) -> dict:
+    """Train (or reuse) one checkpoint here; what happened, for the sweep's records."""
+    from beexbench.train.loop import train_model
+
+    path = request.checkpoint_dir()
+    trained = not path.is_dir()
+    started = time.perf_counter()
+    train_model(request, quiet=quiet)
+    return {"checkpoint": path.name, "trained": trained, "host": host(),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def install_checkpoint(request: TrainRequest, expected: str, payload: bytes | None) -> Path:
+    """The cell's checkpoint in this node's cache, unpacked from `payload` if missing."""
+    path = request.checkpoint_dir()
+    if path.name != expected:
+        raise UsageError(f"{host()}: checkpoint key {path.name} differs from the sweep's "
+                         f"{expected}; run the same beexbench version on every node")
+    if not path.is_dir():
+        if payload is None:
+            raise UsageError(f"{host()}: checkpoint {path.name} is not in the cache")
+        try:
+            unpack_dir(payload, path)
+        except OSError:
+            if not path.is_dir():  # another cell on this node may have unpacked it first
+                raise
+    return path
+
+
+def _fingerprint(checkpoint: Path) -> tuple[int, int]:
+    stat = (checkpoint / "model.safetensors").stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def measure_cell(spec: CellSpec, checkpoint: bytes | None, quiet: bool) -> dict:
+    """Run `bench` for one cell into a private directory; return it as tar bytes."""
+    from beexbench.bench.runner import run_bench
+
+    path = install_checkpoint(spec.request(), spec.checkpoint, checkpoint)
+    before = _fingerprint(path)
+    with tempfile.TemporaryDirectory(prefix="beexbench-cell-") as tmp:
+        out = Path(tmp) / "run"
+        began = time.time()  # wall clock, comparable across the cells of one node
+        started = time.perf_counter()
+        run_bench(spec.config, out, resume=False, quiet=quiet, run_id=spec.run_id)
+        if _fingerprint(path) != before:
+            raise RuntimeError(f"{spec.name}: the checkpoint was trained again while measuring")
+        _kill_hook(spec.name)
+        return {"run": pack_dir(out), "host": host(),
+                "seconds": round(time.perf_counter() - started, 3),
+                "began": round(began, 3), "ended": round(time.time(), 3)}
+
+
+def _kill_hook(cell: str) -> None:
+    hook = os.environ.get(KILL_HOOK, "")
+    name, _, marker = hook.partition("=")
+    if name == cell and marker and not Path(marker).exists():
+        Path(marker).write_text(str(os.getpid()))
+        os._exit(137)

@@ -1,0 +1,1 @@
+"""Training from scratch: recipes, the training loop, exit-policy calibration, checkpoints."""

@@ -1,1 +1,0 @@
-"""beexbench core: config, registries, runner, metrics, results store, report, CLI."""

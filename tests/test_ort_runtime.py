@@ -122,6 +122,13 @@ def test_fp_transformer_ee_under_ort_exits_where_eager_does(ort_run):
         b = [runtime.infer(one, policy) for one in singles]
         assert [int(x.exit_layer) for x in a] == [int(x.exit_layer) for x in b], name
         assert [int(x.used_exit) for x in a] == [int(x.used_exit) for x in b], name
+        # The lean loop the latency figures time: the same exits and predictions.
+        prepare, query = runtime.lean(policy)
+        lean = [query(prepare(one)) for one in singles]
+        assert [int(x.exit_layer) for x in a] == [blk for _, blk, _ in lean], name
+        assert [int(x.used_exit) for x in a] == [used for _, _, used in lean], name
+        assert [int(x.logits.argmax(-1)) for x in a] == [int(lg.argmax(-1)[0])
+                                                         for lg, _, _ in lean], name
         # A padded batch, where samples leave at different exits.
         batched_a = ckpt.model.infer(split.ids[:32], policy)
         batched_b = runtime.infer(split.ids[:32], policy)

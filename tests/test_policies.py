@@ -1,8 +1,12 @@
 """Each exit policy on hand-made entropy and prediction sequences."""
 
+import pytest
 import torch
 
-from beexbench.models.exits import make_policy, simulate
+from beexbench.bench.predictions import encode_split
+from beexbench.data.registry import load_dataset
+from beexbench.measure.evaluate import record_exits
+from beexbench.models.exits import POLICIES, FixedDepth, make_policy, simulate
 
 
 def run(policy, entropies, preds):
@@ -52,3 +56,62 @@ def test_pabee_stops_after_t_unchanged_predictions():
 def test_final_never_exits_early():
     stop, use = run(make_policy("final"), [[0.0, 0.0, 0.0]], [[1, 1, 1]])
     assert stop == [3] and use == [3]
+
+
+def _plain(policy, entropy, preds):
+    """The policy's plain-number rule run over exits [n, B], sample by sample."""
+    rule = policy.rule()
+    stop_at, used = [], []
+    for b in range(entropy.shape[1]):
+        ent = entropy[:, b].numpy()  # float32 scalars, as a stage graph returns them
+        classes = [int(c) for c in preds[:, b]]
+        for i in range(entropy.shape[0]):
+            stop, use = rule(list(ent[: i + 1]), classes[: i + 1])
+            if stop or i == entropy.shape[0] - 1:
+                stop_at.append(i if stop else entropy.shape[0] - 1)
+                used.append(use if stop else entropy.shape[0] - 1)
+                break
+    return stop_at, used
+
+
+def _settings():
+    """Every built-in policy at every grid value, and the fixed depths."""
+    out = [(name, value) for name in POLICIES.names()
+           if (cls := POLICIES.get(name)) is not FixedDepth
+           for value in (cls.grid or (None,))]
+    return out + [("fixed-depth", k) for k in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["batch-1", "padded"])
+def test_plain_rule_decides_as_the_tensor_form_on_every_sample(tiny_checkpoint, padded):
+    """The lean loops' rule, on a trained model's real exits (and on hand-made edge
+    cases: ties, rises, zero entropy), equals `decide` for every sample and setting."""
+    ckpt = tiny_checkpoint
+    enc = encode_split(ckpt, load_dataset("synthetic-2"), "test")
+    if padded:
+        record = record_exits(ckpt.model, enc.ids, enc.lengths)
+    else:
+        rows = [record_exits(ckpt.model, enc.ids[i:i + 1, :int(enc.lengths[i])],
+                             enc.lengths[i:i + 1]) for i in range(len(enc.sample_ids))]
+        record = type(rows[0])(rows[0].exit_blocks, torch.cat([r.preds for r in rows], 1),
+                               torch.cat([r.entropy for r in rows], 1))
+    edge_e = torch.tensor([[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [0.3, 0.6, 0.2],
+                           [0.7, 0.7 * 0.95, 0.7 * 0.95 * 0.95]], dtype=torch.float32).T
+    edge_p = torch.tensor([[0, 0, 0], [1, 1, 0], [0, 1, 1], [1, 1, 1]]).T
+    n = record.entropy.shape[0]
+    entropy = torch.cat([record.entropy, edge_e[:n]], 1)
+    preds = torch.cat([record.preds, edge_p[:n]], 1)
+    assert entropy.shape[1] > 50
+    for name, value in _settings():
+        policy = make_policy(name, value)
+        out = simulate(policy, entropy, preds)
+        stop, use = _plain(policy, entropy, preds)
+        assert out.stop_index.tolist() == stop, (name, value)
+        assert out.use_index.tolist() == use, (name, value)
+
+
+def test_fixed_depth_stops_at_its_exit_and_names_its_rows():
+    policy = make_policy("fixed-depth", 2)
+    stop, use = run(policy, [[0.9, 0.9, 0.9], [0.0, 0.0, 0.0]], [[0, 1, 1]] * 2)
+    assert stop == [2, 2] and use == [2, 2]
+    assert policy.label == "fixed-depth-2" and policy.name == "fixed-depth"

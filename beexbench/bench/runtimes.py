@@ -122,6 +122,20 @@ def policy_label(runtime: str, model: Runnable, policy: ExitPolicy) -> str:
     return name
 
 
+def single_query(model: Runnable, policy: ExitPolicy
+                 ) -> tuple[Callable[[torch.Tensor], Any], Callable[[Any], object]]:
+    """(prepare, query): how a deployment runs one batch-1 query of `model` under `policy`.
+
+    `prepare` turns a [1, T] id tensor into the query's input and runs outside the timed
+    span; `query` is the whole per-query work. A deployed object with a lean loop of its
+    own offers `lean(policy)` (ONNX Runtime's stage loop; the native engine, whose exit
+    rule is built once, not per query); eager modules run `infer`."""
+    lean = getattr(model, "lean", None)
+    if lean is not None:
+        return lean(policy)
+    return (lambda ids: ids), (lambda ids: model.infer(ids, policy))
+
+
 def _fake_quant(model: EncoderClassifier, name: str, artifacts: Path,
                 threads: int) -> Deployed:
     return Deployed(model, size_figures(model, name, artifacts / f"{name}.safetensors"))

@@ -4,7 +4,12 @@ Every policy sees, after each exit, the history of that sample's normalized entr
 H_1..H_n (entropy of the exit's softmax divided by log C, in [0, 1]) and argmax
 predictions, and answers (stop?, which exit to predict with). The same `decide` serves
 real early-exit inference (block by block) and offline simulation over all exits
-(calibration sweeps, recomputation from a predictions file), so both agree. The packed
+(calibration sweeps, recomputation from a predictions file), so both agree.
+
+`rule()` gives the same decision for one sample on plain numbers (float32 scalars and
+ints, as a deployment's loop holds them), with no tensor work per query: the lean path
+of runtimes that decide exits between stages (ONNX Runtime). Built-in policies write
+it out; a plugin policy that does not gets a wrapper around `decide`. The packed
 runtime's native engine decides the built-in policies in C++ (ExitRule in
 beexbench/runtimes/packed/model.cpp), tested equal to `decide`: change both together.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +29,17 @@ from beexbench.core.registry import Registry
 # CLI's help read the registry without loading it.
 if TYPE_CHECKING:
     import torch
+
+
+# One sample's exits so far (normalized entropies, argmax predictions) -> (stop, use).
+Rule = Callable[[Sequence[float], Sequence[int]], tuple[bool, int]]
+
+
+def _f32(value: float):  # noqa: ANN202  (a numpy float32 scalar)
+    """`value` as torch compares a float32 tensor with it: rounded to float32."""
+    import numpy as np
+
+    return np.float32(value)
 
 
 def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -79,12 +96,29 @@ class ExitPolicy(ABC):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """entropy, preds: [n_seen, B]. Returns stop [B] (bool), use [B] (0-based exit)."""
 
+    def rule(self) -> Rule:
+        """This policy's decision for one sample on plain numbers: (entropies, preds) of the
+        exits seen so far -> (stop, 0-based exit to predict with). Equal to `decide`."""
+        import torch
+
+        def decide_one(entropy: Sequence[float], preds: Sequence[int]) -> tuple[bool, int]:
+            stop, use = self.decide(torch.tensor(entropy, dtype=torch.float32)[:, None],
+                                    torch.tensor(preds, dtype=torch.long)[:, None])
+            return bool(stop[0]), int(use[0])
+
+        return decide_one
+
     def describe(self) -> str:
         return f"{self.name}({self.param_name}={self.param:g})" if self.param_name else self.name
 
     @property
     def name(self) -> str:
         return getattr(type(self), "registered_name", type(self).__name__)
+
+    @property
+    def label(self) -> str:
+        """The `policy` column of its rows and the suffix of its files."""
+        return self.name
 
 
 def _name_policy(name: str, cls: type[ExitPolicy]) -> None:
@@ -112,6 +146,9 @@ class FinalExit(ExitPolicy):
     def decide(self, entropy, preds):
         return _continue(entropy)
 
+    def rule(self) -> Rule:
+        return lambda entropy, preds: (False, len(entropy) - 1)
+
 
 @_register("beex-entropy-drop")
 class EntropyDrop(ExitPolicy):
@@ -135,6 +172,20 @@ class EntropyDrop(ExitPolicy):
         use = (n - 1) - (cur > prev).long()  # exit i-1 where the entropy rose
         return stop, use
 
+    def rule(self) -> Rule:
+        # float32 throughout, as decide computes on float32 tensors.
+        delta, tiny = _f32(self.param), _f32(1e-12)
+
+        def decide_one(entropy, preds):
+            n = len(entropy)
+            if n < 2:
+                return False, n - 1
+            prev, cur = _f32(entropy[n - 2]), _f32(entropy[n - 1])
+            drop = (prev - cur) / max(prev, tiny)
+            return bool(drop < delta), n - 2 if cur > prev else n - 1
+
+        return decide_one
+
 
 @_register("deebert-entropy")
 class EntropyThreshold(ExitPolicy):
@@ -146,6 +197,10 @@ class EntropyThreshold(ExitPolicy):
     def decide(self, entropy, preds):
         _, use = _continue(entropy)
         return entropy[-1] < self.param, use
+
+    def rule(self) -> Rule:
+        tau = _f32(self.param)
+        return lambda entropy, preds: (bool(_f32(entropy[-1]) < tau), len(entropy) - 1)
 
 
 @_register("pabee-patience")
@@ -164,6 +219,52 @@ class Patience(ExitPolicy):
             return never, use
         recent = preds[-(t + 1):]
         return (recent == recent[-1]).all(dim=0), use
+
+    def rule(self) -> Rule:
+        t = int(self.param)
+
+        def decide_one(entropy, preds):
+            n = len(preds)
+            if n < t + 1:
+                return False, n - 1
+            last = preds[-1]
+            return all(p == last for p in preds[-(t + 1):]), n - 1
+
+        return decide_one
+
+
+@_register("fixed-depth")
+class FixedDepth(ExitPolicy):
+    """The static baseline: always stop at the k-th exit (ELUE's fixed-depth truncation).
+
+    Never calibrated: the bench measures it at the depths the calibrated policies reach
+    on average, so each policy is set beside the truncation of the same expected cost."""
+
+    param_name = "k"
+    param_range = (1.0, 1024.0)
+    integer_param = True
+
+    @property
+    def default(self) -> float:
+        return 1.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-{int(self.param)}"
+
+    def decide(self, entropy, preds):
+        import torch
+
+        n, b = entropy.shape
+        use = torch.full((b,), n - 1, dtype=torch.long)
+        return torch.full((b,), n >= int(self.param), dtype=torch.bool), use
+
+    def rule(self) -> Rule:
+        k = int(self.param)
+        return lambda entropy, preds: (len(entropy) >= k, len(entropy) - 1)
+
+
+FIXED_DEPTH = "fixed-depth"
 
 
 def make_policy(name: str, param: float | None = None, origin: str | None = None) -> ExitPolicy:

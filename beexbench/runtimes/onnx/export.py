@@ -30,8 +30,11 @@ OPSET = 17
 BATCH, TOKENS = "batch", "tokens"
 AXES = {
     "ids": {0: BATCH, 1: TOKENS}, "x": {0: BATCH, 1: TOKENS}, "pool": {0: BATCH, 1: TOKENS},
-    "mask": {0: BATCH, 3: TOKENS}, "logits": {0: BATCH},
+    "mask": {0: BATCH, 3: TOKENS}, "logits": {0: BATCH}, "entropy": {0: BATCH},
+    "pred": {0: BATCH},
 }
+# What every stage ends with: its exit's logits, normalized entropy and argmax.
+VERDICT = ["logits", "entropy", "pred"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ def _names(index: int, n_stages: int) -> tuple[list[str], list[str]]:
     last = index == n_stages - 1
     inputs = ["ids"] if index == 0 else ["x", "pool", "mask"]
     if last:
-        return inputs, ["logits"]
-    return inputs, (["x", "pool", "mask", "logits"] if index == 0 else ["x", "logits"])
+        return inputs, VERDICT
+    return inputs, (["x", "pool", "mask"] if index == 0 else ["x"]) + VERDICT
 
 
 def _example(model: EncoderClassifier) -> tuple[torch.Tensor, ...]:

@@ -5,6 +5,10 @@ so early exit happens between graphs: a model with an exit after every block has
 stage per block, a final-only model a single stage. The first stage also embeds the
 tokens and returns the pooling weights and the attention mask that later stages take.
 
+Every stage also returns its exit's normalized entropy and argmax, computed in the graph
+as the eager exit head computes them, so the loop between stages decides the exit on
+two numbers per row, with no tensor work of its own.
+
 The mask is always computed and passed, even where nothing is padded (where the eager
 model passes none, for attention's fast path): a graph has one control-flow path, and
 with no masked position the masked softmax computes the same values.
@@ -15,7 +19,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from beexbench.models.exits import normalized_entropy
 from beexbench.models.transformer import PAD_ID, EncoderClassifier, pool_weights
+
+
+def _verdict(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, normalized entropy, argmax) of an exit, as ExitHead.predict gives them."""
+    return logits, normalized_entropy(logits), logits.argmax(-1)
 
 
 def stage_ranges(model: EncoderClassifier) -> list[tuple[int, int]]:
@@ -28,7 +38,8 @@ def stage_ranges(model: EncoderClassifier) -> list[tuple[int, int]]:
 
 
 class FirstStage(nn.Module):
-    """ids [B, T] -> (x, pool, mask, logits), or logits alone when it is the only stage."""
+    """ids [B, T] -> (x, pool, mask, logits, entropy, pred), or (logits, entropy, pred)
+    when it is the only stage."""
 
     def __init__(self, model: EncoderClassifier, last: int, only: bool) -> None:
         super().__init__()
@@ -45,13 +56,13 @@ class FirstStage(nn.Module):
         mask = keep[:, None, None, :]
         for block in self.blocks:
             x = block(x, mask)
-        logits = self.head(x, pool)
-        return logits if self.only else (x, pool, mask, logits)
+        verdict = _verdict(self.head(x, pool))
+        return verdict if self.only else (x, pool, mask, *verdict)
 
 
 class NextStage(nn.Module):
-    """(x, pool, mask) -> (x, logits), or logits alone for the last stage: blocks
-    first..last, then exit head `last`."""
+    """(x, pool, mask) -> (x, logits, entropy, pred), or (logits, entropy, pred) for the
+    last stage: blocks first..last, then exit head `last`."""
 
     def __init__(self, model: EncoderClassifier, first: int, last: int, final: bool) -> None:
         super().__init__()
@@ -62,8 +73,8 @@ class NextStage(nn.Module):
     def forward(self, x: torch.Tensor, pool: torch.Tensor, mask: torch.Tensor):
         for block in self.blocks:
             x = block(x, mask)
-        logits = self.head(x, pool)
-        return logits if self.final else (x, logits)
+        verdict = _verdict(self.head(x, pool))
+        return verdict if self.final else (x, *verdict)
 
 
 def stages(model: EncoderClassifier) -> list[nn.Module]:

@@ -11,6 +11,7 @@ packed/fp32 latency ratio measures the model and not the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -131,7 +132,8 @@ class NativeExitHead(nn.Module):
         return self.engine.predict(x, pool)
 
 
-NATIVE_POLICIES = ("final", "beex-entropy-drop", "deebert-entropy", "pabee-patience")
+NATIVE_POLICIES = ("final", "beex-entropy-drop", "deebert-entropy", "pabee-patience",
+                   "fixed-depth")
 
 
 class NativeInfer:
@@ -150,6 +152,15 @@ class NativeInfer:
     def decides(policy: ExitPolicy) -> bool:
         """Whether the engine decides this policy itself (else the Python loop runs)."""
         return policy.name in NATIVE_POLICIES
+
+    def lean(self, policy: ExitPolicy) -> tuple[Callable[[torch.Tensor], torch.Tensor],
+                                                Callable[[torch.Tensor], InferenceOutput]]:
+        """(prepare, query) for the latency loop: the exit rule built once, not per query."""
+        if not self.decides(policy):
+            return (lambda ids: ids), (lambda ids: EncoderClassifier.infer(self.model, ids,
+                                                                           policy))
+        infer, rule = self.native.infer, self.engine.ExitRule(policy.name, policy.param)
+        return (lambda ids: ids), (lambda ids: infer(ids, rule))
 
     def __call__(self, ids: torch.Tensor, policy: ExitPolicy) -> InferenceOutput:
         if not self.decides(policy):
@@ -170,4 +181,5 @@ def run_on_engine(model: EncoderClassifier, engine: Any) -> EncoderClassifier:
         model.exit_heads[key] = NativeExitHead(head, engine)
     if all(isinstance(block, NativeBlock) for block in model.blocks):
         model.infer = NativeInfer(model, engine)  # type: ignore[method-assign]
+        model.lean = model.infer.lean  # the latency loop's form (bench.runtimes.single_query)
     return model

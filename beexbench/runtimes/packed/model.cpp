@@ -21,6 +21,8 @@ ExitRule::ExitRule(const std::string& name, double param) {
     kind_ = Kind::kEntropyThreshold;
   } else if (name == "pabee-patience") {
     kind_ = Kind::kPatience;
+  } else if (name == "fixed-depth") {
+    kind_ = Kind::kFixedDepth;
   } else {
     TORCH_CHECK(false, "no native exit rule for policy '", name, "'");
   }
@@ -52,6 +54,8 @@ bool ExitRule::decide(const float* entropy, const int64_t* preds, int64_t seen,
         if (preds[j] != preds[seen - 1]) return false;
       return true;
     }
+    case Kind::kFixedDepth:  // the static baseline: stop at the k-th exit
+      return seen >= patience_;
   }
   return false;
 }

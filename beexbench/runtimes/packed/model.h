@@ -16,7 +16,7 @@ class ExitRule {
   bool decide(const float* entropy, const int64_t* preds, int64_t seen, int64_t& use) const;
 
  private:
-  enum class Kind { kFinal, kEntropyDrop, kEntropyThreshold, kPatience } kind_;
+  enum class Kind { kFinal, kEntropyDrop, kEntropyThreshold, kPatience, kFixedDepth } kind_;
   float threshold_ = 0.f;  // delta or tau, compared in float32 as torch compares them
   int64_t patience_ = 0;
 };

@@ -11,6 +11,27 @@ import torch
 torch.set_num_threads(1)
 
 
+def quiet_snapshot(self=None):
+    """A contention reading of an idle machine: no load, no steal, no preemption."""
+    import time
+
+    from beexbench.targets.contention import Snapshot
+
+    return Snapshot(time.monotonic(), 0.0, 0, 1, 0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_machine():
+    """Timing verdicts in tests do not depend on how busy the test machine is: every
+    in-process target reads an idle machine, unless a test patches a loaded one in
+    (tests/measure/test_timing_validity.py does)."""
+    from beexbench.targets.base import Target
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Target, "contention", quiet_snapshot)
+        yield
+
+
 @pytest.fixture(scope="session")
 def codecarbon_cpu_watts() -> float:
     """The CPU power scale the installed codecarbon computes for this machine, by its own

@@ -58,7 +58,10 @@ def test_packed_matches_fake_quant_on_every_exit(name, backend, eval_ids, tmp_pa
     if len(ckpt.model.exit_blocks) > 1:
         policy = make_policy("beex-entropy-drop",
                              ckpt.policy_param("beex-entropy-drop"))
-    expected = apply_policy(record_exits(ckpt.model, ids, lengths), policy)
+    # Its exits as the packed model's own per-exit outputs give them: packed and
+    # fake-quant logits agree to 1e-4 (above), not bit for bit, and an entropy that close
+    # to a policy's threshold may fall on either side.
+    expected = apply_policy(record_exits(packed, ids, lengths), policy)
     batched = packed.infer(ids, policy)
     assert torch.equal(batched.exit_layer, expected.exit_layer)
     assert torch.equal(batched.logits.argmax(-1), expected.pred_policy)

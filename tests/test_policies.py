@@ -67,9 +67,9 @@ def _plain(policy, entropy, preds):
         classes = [int(c) for c in preds[:, b]]
         for i in range(entropy.shape[0]):
             stop, use = rule(list(ent[: i + 1]), classes[: i + 1])
-            if stop or i == entropy.shape[0] - 1:
-                stop_at.append(i if stop else entropy.shape[0] - 1)
-                used.append(use if stop else entropy.shape[0] - 1)
+            if stop or i == entropy.shape[0] - 1:  # the last exit stops everyone
+                stop_at.append(i)
+                used.append(use)
                 break
     return stop_at, used
 
@@ -95,9 +95,12 @@ def test_plain_rule_decides_as_the_tensor_form_on_every_sample(tiny_checkpoint, 
                              enc.lengths[i:i + 1]) for i in range(len(enc.sample_ids))]
         record = type(rows[0])(rows[0].exit_blocks, torch.cat([r.preds for r in rows], 1),
                                torch.cat([r.entropy for r in rows], 1))
+    # ties, zero entropy, a rise, steady 5 % falls, and a small rise at the last exit
+    # (below a negative delta's bar: the last exit stops it with the rule's choice)
     edge_e = torch.tensor([[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [0.3, 0.6, 0.2],
-                           [0.7, 0.7 * 0.95, 0.7 * 0.95 * 0.95]], dtype=torch.float32).T
-    edge_p = torch.tensor([[0, 0, 0], [1, 1, 0], [0, 1, 1], [1, 1, 1]]).T
+                           [0.7, 0.7 * 0.95, 0.7 * 0.95 * 0.95], [0.5, 0.4, 0.41]],
+                          dtype=torch.float32).T
+    edge_p = torch.tensor([[0, 0, 0], [1, 1, 0], [0, 1, 1], [1, 1, 1], [0, 1, 0]]).T
     n = record.entropy.shape[0]
     entropy = torch.cat([record.entropy, edge_e[:n]], 1)
     preds = torch.cat([record.preds, edge_p[:n]], 1)

@@ -131,7 +131,8 @@ def test_report_reads_a_sweep_targets_side_by_side_seeds_aggregated(local_sweep,
     section = text[text.index("## Across targets"):]
     section = section[:section.index("\n## ", 1)]
     assert " on arm" in section and " on cpu" in section
-    lines = [line for line in section.splitlines() if line.startswith("| beexformer")]
+    lines = [line for line in section.splitlines()
+             if line.startswith("| beexformer | beex-entropy-drop")]
     assert len(lines) == 1 and "(2 seeds)" in lines[0]
 
 

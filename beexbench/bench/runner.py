@@ -53,14 +53,16 @@ from beexbench.measure import catalog as M
 from beexbench.measure.energy import measure_energy
 from beexbench.measure.evaluate import ExitRecord, apply_policy, record_exits
 from beexbench.measure.flops import FlopReport, count_ops, expected_counts
-from beexbench.measure.latency import LoopSettings, run_until
+from beexbench.measure.latency import LatencyResult, LoopSettings, run_until
 from beexbench.measure.memory import PeakRss, resident_bytes
 from beexbench.measure.uncertainty import bootstrap_ci
-from beexbench.models.exits import ExitPolicy, make_policy
+from beexbench.measure.validity import coefficient_of_variation, judge
+from beexbench.models.exits import FIXED_DEPTH, ExitPolicy, make_policy
 from beexbench.models.registry import ModelSpec, get_model_spec
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore
 from beexbench.targets.base import EnergyUnavailable, Target
+from beexbench.targets.contention import usable_cores
 from beexbench.targets.environment import environment, git_sha, host
 from beexbench.targets.registry import get_target
 from beexbench.train.checkpoint import Checkpoint
@@ -138,13 +140,25 @@ class Bench:
         model = self.target.prepare(deployed.model)
         record = record_exits(model, split.ids.to(self.target.device()),
                               split.lengths).to_cpu()
+        depths: list[float] = []
         for policy_name in spec.policies:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
             # A policy the runtime's engine cannot decide runs another way: say which.
-            pctx = replace(ctx.with_policy(policy_name),
+            pctx = replace(ctx.with_policy(policy.label),
+                           runtime=policy_label(runtime, deployed.model, policy))
+            policy_rows = self.policy_rows(pctx, subdir, ckpt, model, split, record, flops,
+                                           policy, default=policy_name == spec.default_policy)
+            depths += [r["value"] for r in policy_rows
+                       if r["metric"] == M.AVG_EXIT_LAYER.name]
+            rows += policy_rows
+        # ELUE's static baseline: each policy beside the fixed-depth truncation of the same
+        # expected cost, i.e. a forced exit at the exit nearest its average exit block.
+        for k in static_depths(ckpt.model.exit_blocks, depths):
+            policy = make_policy(FIXED_DEPTH, k)
+            pctx = replace(ctx.with_policy(policy.label),
                            runtime=policy_label(runtime, deployed.model, policy))
             rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
-                                     default=policy_name == spec.default_policy)
+                                     default=False, static=True)
         return rows
 
     def file(self, kind: str, subdir: str, name: str) -> Path:
@@ -161,10 +175,12 @@ class Bench:
 
     def policy_rows(self, ctx: RowContext, subdir: str, ckpt: Checkpoint, model: Runnable,
                     split: EncodedSplit, record: ExitRecord, flops: FlopReport,
-                    policy: ExitPolicy, default: bool) -> list[dict]:
+                    policy: ExitPolicy, default: bool, static: bool = False) -> list[dict]:
+        """Accuracy, exits, expected ops and timing under one policy. A static baseline
+        (`static`) is timed at batch 1 only: no throughput or energy loop."""
         say = self.progress
         table = predict(ckpt, split, policy, record)
-        suffix = "" if default else f"__{policy.name}"
+        suffix = "" if default else f"__{policy.label}"
         table.write(self.file("predictions", subdir, f"{ctx.model}{suffix}"))
         metrics = table.metrics()
         rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
@@ -183,7 +199,8 @@ class Bench:
             rows.append(ctx.row(M.FLOP_REDUCTION.name, value, stat=stat,
                                 source="fvcore+predictions+bootstrap"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
-        rows += self.timing_rows(ctx, subdir, model, split, policy)
+        rows += self.calibration_rows(ctx, table.exit_layer, flops, policy, static)
+        rows += self.timing_rows(ctx, subdir, model, split, policy, full=not static)
         say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
             f"avg exit {metrics[M.AVG_EXIT_LAYER.name]:.2f}")
         return rows
@@ -204,9 +221,23 @@ class Bench:
                                 source="fvcore+predictions"))
         return rows
 
+    def calibration_rows(self, ctx: RowContext, exit_layer: list[int], flops: FlopReport,
+                         policy: ExitPolicy, static: bool) -> list[dict]:
+        """Where the policy's samples stop (a share per exit), and its calibrated constant
+        beside its grid's ends: what shows a policy that acts as a fixed depth."""
+        n = max(len(exit_layer), 1)
+        rows = [ctx.row(M.EXIT_SHARE.at(k), 100.0 * sum(1 for e in exit_layer if e == k) / n,
+                        source="predictions") for k in sorted(flops.per_exit)]
+        grid = type(policy).grid
+        if policy.param_name and grid and not static:
+            rows += [ctx.row(M.POLICY_PARAM.name, value, stat=stat, source="calibration")
+                     for stat, value in (("calibrated", policy.param), ("grid_min", min(grid)),
+                                         ("grid_max", max(grid)))]
+        return rows
+
     # -- timing, memory, energy ------------------------------------------------------------
     def timing_rows(self, ctx: RowContext, subdir: str, model: Runnable, split: EncodedSplit,
-                    policy: ExitPolicy) -> list[dict]:
+                    policy: ExitPolicy, full: bool = True) -> list[dict]:
         device = self.target.device()
         loop = self.cfg.loop_settings()
         # Each query's input is made ready before the loop (a deployment holds it ready
@@ -228,16 +259,22 @@ class Bench:
         timing_source = str(self.target.describe().get("timing_source", ""))
         self.target.reset_peak_memory()
         with PeakRss() as peak:
-            self.progress(f"[{ctx.model}] {policy.name}: latency, batch 1")
+            self.progress(f"[{ctx.model}] {policy.label}: latency, batch 1")
             single = _looped(one, self.target.timer(), loop, len(singles),
-                             f"{ctx.model} latency")
-            self.progress(f"[{ctx.model}] {policy.name}: throughput, batch {loop.batch_size}")
-            offline = _looped(many, self.target.timer(), _offline(loop), len(batches),
-                              f"{ctx.model} throughput")
+                             f"{ctx.model} latency", self.target.contention)
+            if full:
+                self.progress(f"[{ctx.model}] {policy.label}: throughput, "
+                              f"batch {loop.batch_size}")
+                offline = _looped(many, self.target.timer(), _offline(loop), len(batches),
+                                  f"{ctx.model} throughput")
         rows = [ctx.row(M.LATENCY_MS.name, v, stat=k, source=timing_source, batch_size=1)
                 for k, v in single.stats().items()]
         rows += [ctx.row(M.CPU_TIME_MS.name, v, stat=k, source="time.process_time",
                          batch_size=1) for k, v in single.cpu_stats().items()]
+        rows += self.validity_rows(ctx, single, loop)
+        self.write_samples(ctx, subdir, single.samples_ms)
+        if not full:
+            return rows
         n_queries = len(offline.samples_ms)
         served = sum(int(batches[i % len(batches)].shape[0]) for i in range(n_queries))
         rows.append(ctx.row(M.THROUGHPUT_SPS.name, served / (sum(offline.samples_ms) / 1e3),
@@ -248,9 +285,35 @@ class Bench:
         device_mb = self.target.peak_device_memory_mb()
         if device_mb is not None:
             rows.append(ctx.row(M.CUDA_MAX_ALLOC_MB.name, device_mb, source="torch.cuda"))
-        self.write_samples(ctx, subdir, single.samples_ms)
         if self.cfg.energy:
             rows += self.energy_rows(ctx, one, len(singles), loop)
+        return rows
+
+    def validity_rows(self, ctx: RowContext, result: LatencyResult,
+                      loop: LoopSettings) -> list[dict]:
+        """The batch-1 loop's evidence (queries, duration, spread, contention readings)
+        and its verdict; an invalid timing says why in its note."""
+        queries = len(result.samples_ms)
+        verdict = judge(result.before, result.after, queries, result.wall_seconds,
+                        loop.min_queries, loop.min_seconds, usable_cores())
+        fig = verdict.figures
+        rows = [ctx.row(M.LATENCY_QUERIES.name, queries, source="loop", batch_size=1),
+                ctx.row(M.LATENCY_DURATION.name, result.wall_seconds, source="loop",
+                        batch_size=1),
+                ctx.row(M.LATENCY_CV.name, coefficient_of_variation(result.samples_ms),
+                        source="samples", batch_size=1),
+                ctx.row(M.TIMING_VALID.name, 1.0 if verdict.valid else 0.0,
+                        source="contention", batch_size=1, note=verdict.note())]
+        readings = ((M.LOAD_AVG.name, "max", fig["load"], "/proc/loadavg"),
+                    (M.CPU_STEAL_PCT.name, "value", fig["steal"], "/proc/stat"),
+                    (M.INVOLUNTARY_SWITCHES.name, "per_s", fig["switches_per_s"], "getrusage"),
+                    (M.INVOLUNTARY_SWITCHES.name, "per_query", fig["switches_per_query"],
+                     "getrusage"))
+        for metric, stat, value, source in readings:
+            if value is not None:
+                rows.append(ctx.row(metric, value, stat=stat, source=source, batch_size=1))
+        if not verdict.valid:
+            self.progress(f"[{ctx.model}] {ctx.policy}: timing NOT valid: {verdict.note()}")
         return rows
 
     def energy_rows(self, ctx: RowContext, query, n_inputs: int, loop: LoopSettings) -> list:
@@ -286,7 +349,18 @@ class Bench:
         atomic_write_text(path, buf.getvalue(), what="latency samples")
 
 
-def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str):
+def static_depths(exit_blocks: list[int] | tuple[int, ...], averages: list[float]) -> list[int]:
+    """The k (1-based exit count) of each fixed-depth baseline: for every policy's average
+    exit block, the exit nearest it (the shallower on a tie), each k once. None for a
+    model with a single exit, which has no depth to choose."""
+    if len(exit_blocks) < 2:
+        return []
+    chosen = {min(range(len(exit_blocks)), key=lambda i: (abs(exit_blocks[i] - avg), i)) + 1
+              for avg in averages}
+    return sorted(chosen)
+
+
+def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str, contention=None):
     """run_until with a bar of its queries (updated every 100, outside the timed span)."""
     with bar(total=loop.min_queries, desc=desc, unit="q") as shown:
         done = [0]
@@ -295,7 +369,8 @@ def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str):
             shown.update(i - done[0])
             done[0] = i
 
-        return run_until(query, timer, loop, n_inputs, on_progress=advance)
+        return run_until(query, timer, loop, n_inputs, on_progress=advance,
+                         contention=contention)
 
 
 def _offline(loop: LoopSettings) -> LoopSettings:

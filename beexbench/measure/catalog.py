@@ -40,7 +40,10 @@ VALUE = ("value",)
 # An accuracy-like figure, with its percentile-bootstrap interval over eval samples.
 WITH_CI = ("value", "ci95_low", "ci95_high")
 # Stats that describe a figure's evidence rather than the figure: reported, never gated.
-UNGATED_STATS = ("p_mcnemar",)
+# A calibrated constant and its grid's ends describe how a policy was set: reported
+# (the report names a constant at its grid's edge), never gated, since calibration on
+# another CPU may pick a neighbouring grid value.
+UNGATED_STATS = ("p_mcnemar", "calibrated", "grid_min", "grid_max")
 LATENCY_STATS = ("p50", "p90", "p99", "mean", "std")
 # A sweep row's stat names the swept constant and its value, e.g. "delta=0.05".
 SWEEP_STAT = re.compile(r"^[a-z_]+=[-+0-9.e]+$")
@@ -60,6 +63,7 @@ class Metric:
     per_exit: str = ""  # exit_share_tol only: the per-exit pattern that sets the span
     of_last: bool = False  # exit_share_tol only: the figure is a % of the last exit's count
     stat_units: tuple[tuple[str, str], ...] = ()  # stats whose unit is not the metric's
+    of_samples: bool = False  # exit_share_tol only: the figure is a % of the eval samples
 
     def unit_of(self, stat: str) -> str:
         return dict(self.stat_units).get(stat, self.unit)
@@ -137,6 +141,14 @@ OVERTHINKING_DESTRUCTIVE = _points("overthinking_destructive_pct",
                                    "destructive overthinking", better=LOWER)
 OVERTHINKING_WASTEFUL = _points("overthinking_wasteful_pct", "wasteful overthinking",
                                 better=LOWER)
+# The share of eval samples whose computation stopped at exit k under the policy: 95 % or
+# more at one exit means the policy acts as a fixed depth (report.degenerate).
+EXIT_SHARE = _add(Metric("exit_share_{k}", "%", LEARNED, NONE,
+                         "share of samples stopping at exit {k}",
+                         tolerance="exit_share_tol", of_samples=True))
+POLICY_PARAM = _add(Metric("policy_param", "value", LEARNED, NONE,
+                           "exit-policy constant, calibrated on validation",
+                           ("calibrated", "grid_min", "grid_max"), tolerance="acc_abs_tol"))
 AVG_EXIT_LAYER = _add(Metric("avg_exit_layer", "blocks", LEARNED, LOWER, "average exit block",
                              tolerance="exit_abs_tol"))
 MACS_EXPECTED = _expected("macs_expected", "MAC", "expected MACs per sample", "macs_exit_{k}")
@@ -156,6 +168,22 @@ LATENCY_MS = _add(Metric("latency_ms", "ms", NOISY, LOWER, "latency at batch 1",
                          LATENCY_STATS))
 CPU_TIME_MS = _add(Metric("cpu_time_ms", "ms", NOISY, LOWER,
                           "process CPU time per query at batch 1", ("p50", "p90", "mean")))
+# The evidence behind each batch-1 latency figure, and its verdict (measure/validity.py).
+LATENCY_QUERIES = _add(Metric("latency_queries", "count", NOISY, NONE,
+                              "queries timed at batch 1"))
+LATENCY_DURATION = _add(Metric("latency_duration_s", "s", NOISY, NONE,
+                               "duration of the batch-1 loop"))
+LATENCY_CV = _add(Metric("latency_cv", "ratio", NOISY, LOWER,
+                         "coefficient of variation of batch-1 latency"))
+TIMING_VALID = _add(Metric("timing_valid", "bool", NOISY, HIGHER,
+                           "batch-1 timing valid (minimums met, machine not contended)"))
+LOAD_AVG = _add(Metric("load_avg", "load", NOISY, LOWER,
+                       "1-minute load average around the loop", ("max",)))
+CPU_STEAL_PCT = _add(Metric("cpu_steal_pct", "%", NOISY, LOWER, "CPU steal during the loop"))
+INVOLUNTARY_SWITCHES = _add(Metric("involuntary_switches", "count", NOISY, LOWER,
+                                   "involuntary context switches during the loop",
+                                   ("per_s", "per_query"),
+                                   stat_units=(("per_s", "1/s"), ("per_query", "1/query"))))
 THROUGHPUT_SPS = _add(Metric("throughput_sps", "samples/s", NOISY, HIGHER, "throughput"))
 PEAK_RSS_MB = _add(Metric("peak_rss_mb", "MB", NOISY, LOWER, "peak resident memory"))
 CUDA_MAX_ALLOC_MB = _add(Metric("cuda_max_alloc_mb", "MB", NOISY, LOWER,

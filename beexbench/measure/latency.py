@@ -20,6 +20,7 @@ from beexbench.core.ranges import check_float, check_int
 
 if TYPE_CHECKING:  # LoopSettings is read by the CLI's --help, which must not load torch
     from beexbench.targets.base import Timer
+    from beexbench.targets.contention import Snapshot
 
 # Bounds of the loop settings: beyond them a loop would run for days or never end.
 MAX_WARMUP = 100_000
@@ -48,6 +49,9 @@ class LatencyResult:
     samples_ms: list[float]
     wall_seconds: float
     cpu_ms: list[float] = field(default_factory=list)  # per query, as samples_ms
+    # Signs of other work on the machine, read just before and just after the loop.
+    before: Snapshot | None = None
+    after: Snapshot | None = None
 
     def stats(self) -> dict[str, float]:
         xs = sorted(self.samples_ms)
@@ -73,13 +77,17 @@ def percentile(sorted_xs: list[float], q: float) -> float:
 
 
 def run_until(query: Callable[[int], object], timer: Timer, settings: LoopSettings,
-              n_inputs: int, on_progress: Callable[[int], None] | None = None) -> LatencyResult:
-    """Warm up, then call query(i) on inputs i = 0, 1, ... (cycling) until both minimums."""
+              n_inputs: int, on_progress: Callable[[int], None] | None = None,
+              contention: Callable[[], Snapshot] | None = None) -> LatencyResult:
+    """Warm up, then call query(i) on inputs i = 0, 1, ... (cycling) until both minimums.
+
+    `contention` (the target's reader) is called right before and right after the loop."""
     import torch
 
     with torch.inference_mode():
         for i in range(settings.warmup):
             query(i % n_inputs)
+        before = contention() if contention else None
         samples: list[float] = []
         cpu: list[float] = []
         started = time.perf_counter()
@@ -95,4 +103,6 @@ def run_until(query: Callable[[int], object], timer: Timer, settings: LoopSettin
             i += 1
             if on_progress and i % 100 == 0:
                 on_progress(i)
-    return LatencyResult(samples, time.perf_counter() - started, cpu)
+        wall = time.perf_counter() - started
+        after = contention() if contention else None
+    return LatencyResult(samples, wall, cpu, before, after)

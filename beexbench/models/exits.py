@@ -159,7 +159,11 @@ class EntropyDrop(ExitPolicy):
     """
 
     param_name = "delta"
-    grid = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
+    # Both ends mean something: delta 1 stops every sample at the 2nd exit (any fall is
+    # less than the whole entropy), and a negative delta waits for a rise of that
+    # fraction, running samples deeper. A calibration at either end is reported as such.
+    grid = (-0.5, -0.2, -0.1, -0.05, 0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+            0.7, 1.0)
 
     def decide(self, entropy, preds):
         stop, use = _continue(entropy)
@@ -192,7 +196,9 @@ class EntropyThreshold(ExitPolicy):
     """DeeBERT: stop at the first exit whose normalized entropy is below tau."""
 
     param_name = "tau"
-    grid = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    # From "never before the last exit" (0) to "always at the first" (1, the largest
+    # normalized entropy).
+    grid = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
     def decide(self, entropy, preds):
         _, use = _continue(entropy)
@@ -290,6 +296,8 @@ def simulate(policy: ExitPolicy, entropy: torch.Tensor, preds: torch.Tensor) -> 
     done = torch.zeros(b, dtype=torch.bool)
     for i in range(n):
         stop, use = policy.decide(entropy[: i + 1], preds[: i + 1])
+        if i == n - 1:  # the last exit stops everyone still running, with the rule's choice
+            stop = torch.ones_like(stop)
         newly = stop & ~done
         stop_index[newly] = i
         use_index[newly] = use[newly]

@@ -145,10 +145,26 @@ def _learned_tolerance(key: str, cat: M.Metric, tol: float,
     """The tolerance in the figure's unit, and how it was derived."""
     if cat.tolerance != "exit_share_tol":
         return tol, f"{tol:g} {cat.unit}"
+    if cat.of_samples:
+        return 100.0 * tol, f"{tol:g} of the samples"
     width = exit_span_width(key, cat, spans)
     if width is None:
         return 0.0, "exact (no per-exit counts in the baseline)"
     return tol * width, f"{tol:g} of the exit span {width:.6g} {cat.unit}"
+
+
+# Figures of the batch-1 loop that `timing_valid` judges.
+JUDGED = (M.LATENCY_MS.name, M.CPU_TIME_MS.name)
+
+
+def _invalid_timing(key: str, metric: str, stat: str, *entries: dict[str, Any]) -> bool:
+    """Whether the loop behind a judged figure was found not valid, in the run or in
+    the baseline: such a figure is uninformative either way."""
+    if metric not in JUDGED:
+        return False
+    head, sep, rest = key.partition(";")
+    verdict = head.replace(f"/{metric}/{stat}", f"/{M.TIMING_VALID.name}/value") + sep + rest
+    return any(e.get(verdict, {}).get("value") == 0 for e in entries)
 
 
 def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) -> list[Finding]:
@@ -181,6 +197,10 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
             allowed, what = _learned_tolerance(key, cat, tol, spans)
             status, note = _learned(entry, cur, allowed, what)
             fails = status != "ok"
+        elif gate == M.NOISY and _invalid_timing(key, metric, stat, current,
+                                                  baseline["entries"]):
+            status, note = "invalid", "timing judged not valid (contended or short): " \
+                                      "uninformative"
         elif gate == M.NOISY:
             model, policy = key.split(";")[0].split("/")[:2]
             base_raw = baseline.get("samples", {}).get(entry.get("samples", ""), [])

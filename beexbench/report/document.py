@@ -6,16 +6,17 @@ Building the content once keeps report.md and report.html saying the same thing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from beexbench.measure import catalog as M
+from beexbench.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 from beexbench.report.claims import paper_claims
 from beexbench.report.differences import COLUMNS as DIFF_COLUMNS
 from beexbench.report.differences import accuracy_vs_fp
 from beexbench.report.fmt import format_value
+from beexbench.report.lead import lead_section
 from beexbench.report.plots import Plot
 from beexbench.report.published import COLUMNS, published_paragraphs, published_rows
 from beexbench.report.rundir import Run
@@ -40,37 +41,6 @@ from beexbench.results.summary import (
 MAX_LIST_ITEMS = 24
 
 
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str  # may use `code` spans
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: list[str]
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: list[str]
-    rows: list[list[str]]
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class Figure:
-    path: str  # relative to the report directory
-    title: str
-    caption: str
-
-
-Block = Heading | Paragraph | Bullets | Table | Figure
 
 SUMMARY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Accuracy and compute", (
@@ -311,6 +281,8 @@ def build_document(runs: list[Run], tidy: pd.DataFrame, summary: pd.DataFrame,
         Paragraph(f"{len(runs)} run(s), {len(tidy)} result rows, {len(summary)} summary rows. "
                   "Tables: `tidy.csv` (every row of every run), `summary.csv` (one row per "
                   f"{' x '.join(keys)})."),
+        *lead_section(runs, summary),
+        Heading("Runs"),
         _runs_table(runs),
         *conventions(runs, tidy),
         Heading("Paper claims"),

@@ -11,7 +11,7 @@ import re
 from html import escape
 from pathlib import Path
 
-from beexbench.report.document import Block, Bullets, Figure, Heading, Paragraph, Table
+from beexbench.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;

@@ -11,6 +11,14 @@ machine may be shared and noisy, so only side-by-side latencies are compared):
 on the same runtime; `p50_speedup_vs_best_fp` divides by the row's the p50 of
 fp-transformer on its fastest runtime in the run, which `best_fp_runtime` names: the
 ratio against what a user would deploy, not against our own fp32 engine.
+
+`degenerate_policy` names a calibrated policy that is not deciding per sample: "acts as
+a fixed depth k" when 95 % or more of the samples stop at exit k (`exit_share_k`), and
+"calibrated at its grid's edge" when its constant is the grid's first or last value.
+
+A latency whose loop was judged not valid (`timing_valid` 0: a minimum missed, or the
+machine contended; measure/validity.py) is shown marked and feeds no speed-up: its
+ratios are empty, and it is never the fastest fp-transformer runtime.
 """
 
 from __future__ import annotations
@@ -72,6 +80,8 @@ HEADLINES: tuple[Headline, ...] = (
     _h(M.LATENCY_MS, "p50", "latency_p50_ms"),
     _h(M.LATENCY_MS, "p90", "latency_p90_ms"),
     _h(M.LATENCY_MS, "p99", "latency_p99_ms"),
+    _h(M.TIMING_VALID),
+    _h(M.LATENCY_CV),
     _h(M.CPU_TIME_MS, "p50", "cpu_time_p50_ms"),
     _h(M.THROUGHPUT_SPS),
     _h(M.PEAK_RSS_MB),
@@ -84,13 +94,17 @@ BEST_SPEEDUP = "p50_speedup_vs_best_fp"
 BEST_FP_RUNTIME = "best_fp_runtime"
 DERIVED_COLUMNS = (SPEEDUP, BEST_SPEEDUP)
 # Text columns describing a numeric one.
+DEGENERATE = "degenerate_policy"
+SHARE_MAX = "exit_share_max_pct"
+DEGENERATE_SHARE_PCT = 95.0
 DETAIL_COLUMNS = ("throughput_batch_size", "energy_estimated", "energy_source",
-                  BEST_FP_RUNTIME)
+                  BEST_FP_RUNTIME, DEGENERATE)
 
 # What `bench` prints at the end: a few headline columns and the same-run speed ratio.
 CONSOLE_COLUMNS = (M.ACC_FINAL.name, M.ACC_POLICY.name, M.AVG_EXIT_LAYER.name,
                    M.MODEL_BYTES.name, M.SIZE_RATIO_VS_FP.name, M.OPS_EXPECTED.name,
-                   M.FLOP_REDUCTION.name, "latency_p50_ms", "cpu_time_p50_ms", SPEEDUP,
+                   M.FLOP_REDUCTION.name, "latency_p50_ms", M.TIMING_VALID.name,
+                   "cpu_time_p50_ms", SPEEDUP,
                    BEST_SPEEDUP, BEST_FP_RUNTIME, M.THROUGHPUT_SPS.name,
                    M.ENERGY_J_PER_SAMPLE.name)
 
@@ -105,6 +119,10 @@ def column_header(column: str) -> str:
         return "p50 speed-up vs fp-transformer on its fastest runtime, same run (x)"
     if column == BEST_FP_RUNTIME:
         return "fp-transformer's fastest runtime"
+    if column == DEGENERATE:
+        return "policy acts as a fixed depth / calibrated at its grid's edge"
+    if column == SHARE_MAX:
+        return "largest share of samples stopping at one exit (%)"
     return column
 
 
@@ -112,6 +130,8 @@ def column_unit(column: str) -> str:
     if column in BY_COLUMN:
         h = BY_COLUMN[column]
         return h.metric.unit_of(h.stat)
+    if column == SHARE_MAX:
+        return "%"
     return "x" if column in DERIVED_COLUMNS else ""
 
 
@@ -172,21 +192,53 @@ def _summary_row(rows: pd.DataFrame, policy: str) -> dict[str, object]:
     return out
 
 
+def valid_p50(summary: pd.DataFrame) -> pd.Series:
+    """Each row's p50 where its timing may feed a ratio: not judged invalid (runs written
+    before timings were judged have no verdict, and count as they always did)."""
+    own = summary["latency_p50_ms"].astype(float)
+    invalid = summary[M.TIMING_VALID.name].astype(float) == 0
+    return own.where((own > 0) & ~invalid)
+
+
+def _degenerate(rows: pd.DataFrame, policy: str) -> dict[str, object]:
+    """The largest exit share of a policy and, where it is not deciding per sample, why."""
+    own = rows[rows["policy"] == policy]
+    shares = {M.exit_block(m): float(v) for m, v in zip(own["metric"], own["value"],
+                                                         strict=True)
+              if M.EXIT_SHARE.pattern.match(m)}
+    reasons = []
+    top = None
+    if shares:
+        k = max(shares, key=lambda b: (shares[b], -b))
+        top = shares[k]
+        if len(shares) > 1 and top >= DEGENERATE_SHARE_PCT:
+            reasons.append(f"acts as a fixed depth {k} ({top:.1f} % of samples stop at "
+                           f"exit {k})")
+    param = {s: float(v) for m, s, v in zip(own["metric"], own["stat"], own["value"],
+                                            strict=True) if m == M.POLICY_PARAM.name}
+    if {"calibrated", "grid_min", "grid_max"} <= set(param) and \
+            param["calibrated"] in (param["grid_min"], param["grid_max"]):
+        reasons.append(f"calibrated at its grid's edge ({param['calibrated']:g}; grid "
+                       f"{param['grid_min']:g} to {param['grid_max']:g})")
+    return {SHARE_MAX: top, DEGENERATE: "; ".join(reasons)}
+
+
 def _speedups(summary: pd.DataFrame) -> pd.Series:
     """fp-transformer's p50 over each row's, within one run, target and runtime."""
     same = ["run_id", "target", "runtime", "seed"]
-    fp = summary[summary["model"] == FP_MODEL].groupby(same)["latency_p50_ms"].first()
+    usable = summary.assign(_p50=valid_p50(summary))
+    fp = usable[usable["model"] == FP_MODEL].groupby(same)["_p50"].first()
     keys = pd.MultiIndex.from_frame(summary[same])
     fp_p50 = pd.Series(fp.reindex(keys).to_numpy(), index=summary.index, dtype=float)
-    own = summary["latency_p50_ms"].astype(float)
-    return fp_p50 / own.where(own > 0)
+    return fp_p50 / usable["_p50"]
 
 
 def _best_fp(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """fp-transformer's fastest p50 over each row's within one run, target and seed, and
     the runtime it was measured on."""
-    fp = summary[(summary["model"] == FP_MODEL) & summary["latency_p50_ms"].notna()]
-    fp = fp.assign(_p50=fp["latency_p50_ms"].astype(float)).sort_values("_p50", kind="stable")
+    usable = summary.assign(_p50=valid_p50(summary))
+    fp = usable[(usable["model"] == FP_MODEL) & usable["_p50"].notna()]
+    fp = fp.sort_values("_p50", kind="stable")
     same = ["run_id", "target", "seed"]
     best = fp.groupby(same).first()
     keys = pd.MultiIndex.from_frame(summary[same])
@@ -194,8 +246,7 @@ def _best_fp(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
                          dtype=float)
     runtime = pd.Series(best["runtime"].reindex(keys).to_numpy(), index=summary.index,
                         dtype=object)
-    own = summary["latency_p50_ms"].astype(float)
-    return best_p50 / own.where(own > 0), runtime
+    return best_p50 / usable["_p50"], runtime
 
 
 def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -203,7 +254,7 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
     keys = key_columns(tidy)
     context = [c for c in ("dataset", "preset", "seed", "device", "host", "run_id")
                if c not in keys]
-    columns = (keys + context + list(HEADLINE_COLUMNS) + list(DERIVED_COLUMNS)
+    columns = (keys + context + list(HEADLINE_COLUMNS) + [SHARE_MAX] + list(DERIVED_COLUMNS)
                + list(DETAIL_COLUMNS))
     not_sweep = ~tidy["metric"].isin([M.SWEEP_ACC_POLICY.name, M.SWEEP_OPS_EXPECTED.name])
     records = []
@@ -215,6 +266,7 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
             record["policy"] = policy
             record["device"] = first["device"]
             record.update(_summary_row(rows, policy))
+            record.update(_degenerate(rows, policy))
             records.append(record)
     summary = pd.DataFrame.from_records(records, columns=columns)
     for col in HEADLINE_COLUMNS:
@@ -252,6 +304,10 @@ def _console_cell(value: object, column: str, row: pd.Series) -> str:
         text = f"{value:.3g}"
     if column == M.ENERGY_J_PER_SAMPLE.name and row.get("energy_estimated") == "estimated":
         text += " (est.)"
+    verdict = row.get(M.TIMING_VALID.name)
+    if column == "latency_p50_ms" and verdict is not None and not pd.isna(verdict) \
+            and verdict == 0:
+        text += " (INVALID)"
     return text
 
 

@@ -16,6 +16,7 @@ from beexbench.targets.base import Availability, EnergyMeter
 from beexbench.targets.board import Board, arm_detection, detect_board
 from beexbench.targets.catalog import TARGETS
 from beexbench.targets.codecarbon_meter import CodecarbonMeter
+from beexbench.targets.contention import Snapshot, read_snapshot
 from beexbench.targets.cpu import CpuTarget
 from beexbench.targets.cpuinfo import read_cpuinfo
 from beexbench.targets.probe import Probe, put
@@ -113,6 +114,14 @@ class ArmTarget(CpuTarget):
         device = board.model or (f"{board.kind} ({cores})" if cores else board.kind)
         return {**base, "device": device, "board": board.kind,
                 "energy_source": source, "energy_estimated": estimated, "coverage": coverage}
+
+    def contention(self) -> Snapshot:
+        """As any CPU's, plus the Raspberry Pi firmware's "throttled now" flags."""
+        throttled = None
+        if self.board().is_raspberry_pi:
+            flags = vcgencmd.read_throttled()
+            throttled = any(flags.value["now"].values()) if flags.ok else None
+        return read_snapshot(throttled)
 
     def machine_state(self) -> dict[str, Any]:
         state = super().machine_state()

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from beexbench.targets.contention import Snapshot, read_snapshot
+
 # torch is imported where tensors are touched, so `list targets` loads none.
 if TYPE_CHECKING:
     import torch
@@ -86,6 +88,10 @@ class Target(ABC):
     @abstractmethod
     def set_threads(self, threads: int | None) -> int:
         """Set the intra-op thread count (None: all cores); returns the count in force."""
+
+    def contention(self) -> Snapshot:
+        """Signs of other work on the machine, read before and after each timed loop."""
+        return read_snapshot()
 
     # an optional hook: targets without device memory keep this no-op
     def reset_peak_memory(self) -> None:  # noqa: B027

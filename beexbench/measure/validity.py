@@ -1,0 +1,88 @@
+"""Whether a timing loop's figures can be trusted: its evidence and a verdict.
+
+Valid only when the loop met both of its minimums (queries and seconds) and the
+machine was not contended while it ran, judged from readings taken before and after
+the loop (beexbench.targets.contention), outside the timed span:
+
+- load: the 1-minute load average, before and after, at most the cores the run may
+  use (the process's CPU affinity): more runnable work than cores means queries
+  waited for a core;
+- steal: at most MAX_STEAL_PCT of the CPU time during the loop taken by the
+  hypervisor;
+- preemption: at most MAX_SWITCHES_PER_S involuntary context switches of this process
+  per second of loop (a quiet 2-core machine shows under 10 a second, one CPU-bound
+  process per core beside the loop about 100). Counted per second, not per query:
+  the scheduler preempts per time slice, so a per-query rate depends on query length;
+  the per-query figure is reported beside it;
+- throttling (boards that report it): no throttling flag raised before or after.
+
+A reading the machine does not expose is not held against the loop, and the verdict
+names what it could not check.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from beexbench.targets.contention import Snapshot
+
+MAX_STEAL_PCT = 5.0
+MAX_SWITCHES_PER_S = 50.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    reasons: tuple[str, ...]  # why not valid; empty when valid
+    unchecked: tuple[str, ...]  # what could not be read here
+    figures: dict[str, float | None] = field(default_factory=dict)
+
+    def note(self) -> str:
+        """One line for the row's note: the reasons, or what went unchecked."""
+        parts = list(self.reasons)
+        if self.unchecked:
+            parts.append("not checked: " + ", ".join(self.unchecked))
+        return "; ".join(parts)
+
+
+def coefficient_of_variation(samples: list[float]) -> float:
+    mean = statistics.fmean(samples)
+    return statistics.pstdev(samples) / mean if mean > 0 else 0.0
+
+
+def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
+          min_queries: int, min_seconds: float, cores: int) -> Verdict:
+    """The verdict on one loop of `queries` queries over `seconds` seconds."""
+    reasons: list[str] = []
+    unchecked: list[str] = []
+    if queries < min_queries:
+        reasons.append(f"{queries} queries, fewer than the minimum {min_queries}")
+    if seconds < min_seconds:
+        reasons.append(f"{seconds:.2f} s, shorter than the minimum {min_seconds:g} s")
+    loads = [s.load1 for s in (before, after) if s.load1 is not None]
+    load = max(loads) if loads else None
+    if load is None:
+        unchecked.append("load average")
+    elif load > cores:
+        reasons.append(f"load average {load:.2f} above the {cores} cores the run may use")
+    steal = None
+    if None in (before.steal_ticks, after.steal_ticks, before.total_ticks, after.total_ticks):
+        unchecked.append("CPU steal")
+    else:
+        total = after.total_ticks - before.total_ticks  # type: ignore[operator]
+        steal = 100.0 * (after.steal_ticks - before.steal_ticks) / total if total > 0 else 0.0  # type: ignore[operator]
+        if steal > MAX_STEAL_PCT:
+            reasons.append(f"CPU steal {steal:.1f} % above {MAX_STEAL_PCT:g} %")
+    switches = after.involuntary_switches - before.involuntary_switches
+    span = max(after.when - before.when, 1e-9)
+    per_s = switches / span
+    if per_s > MAX_SWITCHES_PER_S:
+        reasons.append(f"{per_s:.0f} involuntary context switches a second, above "
+                       f"{MAX_SWITCHES_PER_S:g}")
+    flags = [s.throttled for s in (before, after)]
+    if any(flags):
+        reasons.append("the board reported throttling")
+    figures = {"load": load, "steal": steal, "switches_per_s": per_s,
+               "switches_per_query": switches / queries if queries else None}
+    return Verdict(not reasons, tuple(reasons), tuple(unchecked), figures)

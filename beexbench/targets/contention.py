@@ -1,0 +1,71 @@
+"""Signs that the machine was busy with other work: read before and after a timed loop.
+
+A timing is only as good as the machine was quiet while it ran. These readings are
+cheap (two procfs files and one getrusage call) and taken outside the timed span:
+the 1-minute load average, the CPU time the hypervisor stole (`/proc/stat`), this
+process's involuntary context switches (it was preempted: something else wanted its
+core), and on boards whether the firmware reports throttling now. Every procfs read
+goes through BEEXBENCH_SYSROOT, so tests can fake a loaded machine.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+from beexbench.targets.sysroot import read_text
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One reading; None where the machine does not expose the item."""
+
+    when: float  # time.monotonic()
+    load1: float | None  # 1-minute load average
+    steal_ticks: int | None  # cumulative, all CPUs
+    total_ticks: int | None  # cumulative, all CPUs
+    involuntary_switches: int  # this process, all its threads
+    throttled: bool | None = None  # board firmware's "throttled now" (None: not readable)
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on: the cores a run can use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _load1() -> float | None:
+    probe = read_text("/proc/loadavg")
+    try:
+        return float(probe.value.split()[0]) if probe.ok else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _cpu_ticks() -> tuple[int | None, int | None]:
+    """(steal, total) jiffies of the aggregate `cpu` line of /proc/stat."""
+    probe = read_text("/proc/stat")
+    if not probe.ok:
+        return None, None
+    for line in probe.value.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            try:
+                ticks = [int(f) for f in fields[1:]]
+            except ValueError:
+                return None, None
+            # user nice system idle iowait irq softirq steal [guest guest_nice]: guest
+            # time is already counted in user, so the total stops at steal.
+            steal = ticks[7] if len(ticks) > 7 else None
+            return steal, sum(ticks[:8])
+    return None, None
+
+
+def read_snapshot(throttled: bool | None = None) -> Snapshot:
+    steal, total = _cpu_ticks()
+    return Snapshot(time.monotonic(), _load1(), steal, total,
+                    resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw, throttled)

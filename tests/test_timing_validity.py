@@ -1,0 +1,91 @@
+"""Every latency figure carries its evidence and a verdict; a contended loop is marked
+invalid in the rows, the summary, bench's table and the report, and feeds no ratio."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from conftest import BENCH_FAST
+
+from beexbench.cli.main import main
+from beexbench.measure import catalog as M
+from beexbench.measure.validity import MAX_SWITCHES_PER_S, judge
+from beexbench.report.build import build_report
+from beexbench.report.rundir import load_run
+from beexbench.results.summary import BEST_SPEEDUP, build_summary
+from beexbench.targets.base import Target
+from beexbench.targets.contention import Snapshot, read_snapshot
+
+
+def _snap(when=0.0, load=0.5, steal=0, total=1000, switches=0, throttled=None) -> Snapshot:
+    return Snapshot(when, load, steal, total, switches, throttled)
+
+
+def test_a_quiet_loop_is_valid():
+    v = judge(_snap(), _snap(when=2.0, total=1400, switches=4), 500, 2.0, 100, 1.0, 2)
+    assert v.valid and v.reasons == () and v.unchecked == ()
+
+
+@pytest.mark.parametrize(("after", "queries", "seconds", "words"), [
+    (_snap(when=2.0, load=3.5, total=1400), 500, 2.0, "load average 3.50 above the 2 cores"),
+    (_snap(when=2.0, steal=60, total=1400), 500, 2.0, "CPU steal 15.0 %"),
+    (_snap(when=2.0, total=1400, switches=int(3 * MAX_SWITCHES_PER_S)), 500, 2.0,
+     "involuntary context switches"),
+    (_snap(when=2.0, total=1400, throttled=True), 500, 2.0, "throttling"),
+    (_snap(when=2.0, total=1400), 50, 2.0, "50 queries, fewer than the minimum 100"),
+    (_snap(when=0.5, total=1400), 500, 0.5, "shorter than the minimum 1 s"),
+])
+def test_each_sign_of_contention_makes_the_loop_invalid(after, queries, seconds, words):
+    v = judge(_snap(), after, queries, seconds, 100, 1.0, 2)
+    assert not v.valid and words in v.note()
+
+
+def test_what_the_machine_does_not_expose_is_named_not_held_against_the_loop():
+    blind = Snapshot(0.0, None, None, None, 0)
+    v = judge(blind, Snapshot(2.0, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
+    assert v.valid and v.unchecked == ("load average", "CPU steal")
+    assert "not checked: load average, CPU steal" in v.note()
+
+
+def test_the_reader_takes_load_and_steal_from_the_sysroot(tmp_path, monkeypatch):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "loadavg").write_text("7.25 6.00 5.00 3/200 999\n")
+    (tmp_path / "proc" / "stat").write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2\n")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
+    snap = read_snapshot()
+    assert snap.load1 == 7.25 and snap.steal_ticks == 35 and snap.total_ticks == 1000
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    with (run / "results.csv").open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_contended_run_is_marked_invalid_everywhere(tmp_path, monkeypatch, capsys,
+                                                      checkpoint_cache):
+    """A fake load reader: the machine reports a load average of 12 around every loop."""
+    root = tmp_path / "sysroot"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc" / "loadavg").write_text("12.00 11.00 10.00 9/300 4242\n")
+    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(root))
+    monkeypatch.setattr(Target, "contention", lambda self: read_snapshot())
+    run = tmp_path / "run"
+    assert main(["bench", "--target", "cpu", "--models", "fp-transformer,beexformer",
+                 "--no-energy", "--out", str(run), *BENCH_FAST]) == 0
+    out = capsys.readouterr()
+    verdicts = [r for r in _rows(run) if r["metric"] == M.TIMING_VALID.name]
+    assert verdicts and all(r["value"] == "0.0" for r in verdicts)
+    assert all("load average 12.00 above" in r["note"] for r in verdicts)
+    assert all(r["batch_size"] == "1" for r in verdicts)
+    assert {r["metric"] for r in _rows(run)} >= {
+        M.LATENCY_QUERIES.name, M.LATENCY_DURATION.name, M.LATENCY_CV.name, M.LOAD_AVG.name}
+    # bench's table marks the figure; the summary carries the verdict and no ratio.
+    assert "(INVALID)" in out.out
+    summary = build_summary(load_run(run).results)
+    assert (summary[M.TIMING_VALID.name] == 0).all()
+    assert summary[BEST_SPEEDUP].isna().all()
+    report = build_report([run], tmp_path / "report").markdown.read_text()
+    assert "Timings that are not valid" in report and "timing not valid" in report
+    assert "NOT VALID" in report

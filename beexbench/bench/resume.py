@@ -17,8 +17,8 @@ from beexbench.bench.config import BenchConfig
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json
 from beexbench.models.registry import get_model_spec
-from beexbench.report.rundir import read_predictions_file, read_samples_file
 from beexbench.results.layout import CONFIG, PREDICTIONS, SAMPLES
+from beexbench.results.rundir import read_predictions_file, read_samples_file
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore, unit_key
 

@@ -46,15 +46,6 @@ from beexbench.results.store import RunStore
 OWN_FILES = {RESULTS, PROGRESS, CONFIG, ENVIRONMENT}
 
 
-def is_sweep_dir(path: Path) -> bool:
-    return (path / SWEEP_FILE).is_file()
-
-
-def cell_run_dirs(root: Path) -> list[Path]:
-    """The run directories of a sweep that hold results: <target>/seed-<S>/."""
-    return sorted(p.parent for p in root.glob(f"*/seed-*/{RESULTS}") if p.is_file())
-
-
 class SweepStore:
     def __init__(self, root: Path, sweep_id: str) -> None:
         self.root, self.sweep_id = root, sweep_id

@@ -41,6 +41,7 @@ from beexbench.results.layout import (
 )
 from beexbench.results.schema import RESULT_COLUMNS
 from beexbench.results.store import RunStore
+from beexbench.sweep.tarball import unpack_dir
 
 # Files of a cell's own run directory that the (target, seed) run directory keeps itself.
 OWN_FILES = {RESULTS, PROGRESS, CONFIG, ENVIRONMENT}
@@ -123,8 +124,6 @@ class SweepStore:
     def commit_cell(self, target: str, model: str, seed: int, config: dict,
                     outcome: dict) -> None:
         """Merge one finished cell (the tar of its run directory) into its run directory."""
-        from beexbench.sweep.cells import unpack_dir
-
         name = f"{target}/{model}/seed-{seed}"
         run = self._run_store(target, seed, config)
         incoming = unpack_dir(outcome["run"], self.root / INCOMING / name.replace("/", "--"))

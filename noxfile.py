@@ -1,4 +1,4 @@
-"""nox sessions: tests, bench per target, report, regress, kernels, lint.
+"""nox sessions: tests, bench per target, report, regress, kernels, imports, lint.
 
 Which torch a session gets is decided per platform by beexbench/install_plan.py: on
 x86-64 Linux the CPU build pinned in `constraints-cpu.txt`; on aarch64 and any other
@@ -43,6 +43,8 @@ CUDA_PLAN = resolve(FACTS, os.environ,
                     always_reuse="bench_cuda always uses the machine's own CUDA build")
 ARM_PLAN = resolve(FACTS, os.environ, always_reuse="bench_arm always uses the board's own build")
 HAS_TORCH = "import importlib.util; print(importlib.util.find_spec('torch') is not None)"
+# The version the import contracts of pyproject.toml ([tool.importlinter]) are checked with.
+IMPORT_LINTER = "import-linter==2.17"
 
 
 def _install(session: nox.Session, *extras: str, plan: InstallPlan = PLAN) -> None:
@@ -132,6 +134,18 @@ def kernels(session: nox.Session) -> None:
 
 
 @nox.session
+def imports(session: nox.Session) -> None:
+    """The import layers (pyproject.toml's [tool.importlinter] contracts).
+
+    import-linter reads the source and finds the package in the working directory, so
+    neither beexbench nor torch is installed for it.
+    """
+    session.install(IMPORT_LINTER)
+    session.run("lint-imports")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    session.install("ruff", IMPORT_LINTER)
     session.run("ruff", "check", ".")
+    session.run("lint-imports")

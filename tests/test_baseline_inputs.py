@@ -12,7 +12,7 @@ import pytest
 
 from beexbench.cli.main import main
 from beexbench.regress.baseline import build_baseline, load_baseline, write_baseline
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")

@@ -16,7 +16,8 @@ import pytest
 from conftest import BENCH_FAST
 
 from beexbench.core.errors import UsageError
-from beexbench.results.store import LOCK, RunStore
+from beexbench.results.layout import RUN_LOCK
+from beexbench.results.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -107,18 +108,18 @@ def test_racing_openers_of_a_fresh_run_directory_find_one_holder(tmp_path):
 def test_an_empty_lock_of_a_live_holder_is_not_stale(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    fd = os.open(run / LOCK, os.O_RDWR | os.O_CREAT)  # created, its pid not yet written
+    fd = os.open(run / RUN_LOCK, os.O_RDWR | os.O_CREAT)  # created, its pid not yet written
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         with pytest.raises(UsageError, match="in use by another process"):
             RunStore.open(run, resume=True)
-        assert (run / LOCK).exists()
+        assert (run / RUN_LOCK).exists()
     finally:
         os.close(fd)
     store = RunStore.open(run, resume=True)  # its holder gone: taken
-    assert (run / LOCK).read_text() == str(os.getpid())
+    assert (run / RUN_LOCK).read_text() == str(os.getpid())
     store.release()
-    assert not (run / LOCK).exists()
+    assert not (run / RUN_LOCK).exists()
 
 
 def test_a_live_holder_is_named(tmp_path):
@@ -151,7 +152,7 @@ def test_a_failed_lock_write_leaves_a_folder_a_new_run_may_take(tmp_path, monkey
         RunStore.open(run, resume=False)
     monkeypatch.setattr(os, "write", real_write)
     assert list(run.iterdir()) == []
-    (run / LOCK).write_text("12345")  # a lock some killed run left, held by no one
+    (run / RUN_LOCK).write_text("12345")  # a lock some killed run left, held by no one
     store = RunStore.open(run, resume=False)
     store.release()
 
@@ -166,8 +167,8 @@ def test_force_replaces_a_run_and_holds_it_throughout(tmp_path):
     (run / "predictions").mkdir()
     store = RunStore.open(run, resume=False, force=True)
     try:
-        assert sorted(p.name for p in run.iterdir()) == [LOCK]
-        assert (run / LOCK).read_text() == str(os.getpid())
+        assert sorted(p.name for p in run.iterdir()) == [RUN_LOCK]
+        assert (run / RUN_LOCK).read_text() == str(os.getpid())
         with pytest.raises(UsageError, match="in use"):
             RunStore.open(run, resume=True)
     finally:

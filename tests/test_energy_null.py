@@ -16,7 +16,7 @@ from beexbench.cli.main import main
 from beexbench.measure import catalog as M
 from beexbench.measure.energy import EnergyResult
 from beexbench.regress.baseline import load_baseline
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 from beexbench.results.summary import build_summary, console_table
 from beexbench.targets.base import EnergyReading
 

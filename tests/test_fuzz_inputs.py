@@ -24,7 +24,7 @@ from beexbench.core.typed_json import Fields, load_json, parse_json
 from beexbench.data.glue import TASKS, read_glue_tsv
 from beexbench.data.splits import splits_from_fields
 from beexbench.regress.baseline import build_baseline, validate
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 from beexbench.train.checkpoint import load_checkpoint
 
 # Small budgets: the whole module runs in seconds, in CI with the rest of the suite

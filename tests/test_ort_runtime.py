@@ -22,7 +22,7 @@ from beexbench.measure.evaluate import record_exits
 from beexbench.models.exits import make_policy
 from beexbench.models.registry import get_model_spec
 from beexbench.report.build import build_report
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 from beexbench.results.summary import BEST_FP_RUNTIME, BEST_SPEEDUP, FP_MODEL, build_summary
 from beexbench.train.loop import TrainRequest, train_model
 

@@ -7,8 +7,8 @@ import torch
 
 from beexbench.core import log
 from beexbench.core.errors import UsageError
+from beexbench.models.bitpack import pack_signs, unpack_signs, words_for
 from beexbench.runtimes.packed import kernels
-from beexbench.runtimes.packed.bitpack import pack_signs, unpack_signs, words_for
 
 # (batch, n, m): n off the 64-bit grid and odd m exercise padding and row tails;
 # batch 4 and 5 cover the 4-row activation tiles and their remainder.

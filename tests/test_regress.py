@@ -21,7 +21,7 @@ from beexbench.regress.baseline import (
     tolerance,
 )
 from beexbench.regress.compare import compare
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 
 _spec = importlib.util.spec_from_file_location(
     "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")

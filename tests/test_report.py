@@ -150,8 +150,8 @@ def test_paper_claims_table(two_targets):
 
 
 def test_published_tables_set_our_counts_beside_bibert(two_targets):
-    from beexbench.bench.counting import count_model
     from beexbench.config import PRESETS
+    from beexbench.measure.counting import count_model
     from beexbench.report.published import LENGTH, PRESET
 
     _, out, _ = two_targets

@@ -23,7 +23,8 @@ import pytest
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
 from beexbench.measure import catalog as M
-from beexbench.sweep.cells import KILL_HOOK, pack_dir, unpack_dir
+from beexbench.sweep.cells import KILL_HOOK
+from beexbench.sweep.tarball import pack_dir, unpack_dir
 
 MODELS = ("fp-transformer", "beexformer")
 SEEDS = (0, 1)

@@ -17,9 +17,10 @@ from beexbench.bench.config import BenchConfig
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json
 from beexbench.models.registry import get_model_spec
-from beexbench.report.rundir import read_predictions_file, read_samples_file
+from beexbench.results.layout import CONFIG, PREDICTIONS, SAMPLES
+from beexbench.results.rundir import read_predictions_file, read_samples_file
 from beexbench.results.schema import seed_dir
-from beexbench.results.store import CONFIG, RunStore, unit_key
+from beexbench.results.store import RunStore, unit_key
 
 # Row columns whose value every row of a run shares with the run's arguments.
 _RUN_COLUMNS = ("target", "preset", "dataset", "split")
@@ -40,8 +41,8 @@ def unit_files(cfg: BenchConfig, name: str, seed: int, labels: list[str]) -> lis
         sub = runtime_subdir(cfg.seeds, seed, runtime, first=i == 0)
         for policy in spec.policies:
             suffix = "" if policy == spec.default_policy else f"__{policy}"
-            files.append(Path("predictions") / sub / f"{name}{suffix}.csv")
-        files.append(Path("samples") / sub / f"{name}.csv")
+            files.append(Path(PREDICTIONS) / sub / f"{name}{suffix}.csv")
+        files.append(Path(SAMPLES) / sub / f"{name}.csv")
     return files
 
 
@@ -128,7 +129,7 @@ def check_files(store: RunStore, cfg: BenchConfig,
             try:
                 if not (path.exists() or path.is_symlink()):
                     raise UsageError(f"{path}: missing")
-                (read_predictions_file if rel.parts[0] == "predictions"
+                (read_predictions_file if rel.parts[0] == PREDICTIONS
                  else read_samples_file)(path)
             except UsageError as exc:
                 store.damaged[unit] = f"{unit}: {exc}"

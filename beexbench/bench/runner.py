@@ -43,7 +43,6 @@ from beexbench.bench.runtimes import (
     single_query,
     why_not,
 )
-from beexbench.bench.structural import op_figures, unsupported_listing
 from beexbench.core.atomic import atomic_write_text
 from beexbench.core.errors import UsageError
 from beexbench.core.log import bar
@@ -55,6 +54,7 @@ from beexbench.measure.evaluate import ExitRecord, apply_policy, record_exits
 from beexbench.measure.flops import FlopReport, count_ops, expected_counts
 from beexbench.measure.latency import LatencyResult, LoopSettings, run_until
 from beexbench.measure.memory import PeakRss, resident_bytes
+from beexbench.measure.structural import op_figures, unsupported_listing
 from beexbench.measure.uncertainty import bootstrap_ci
 from beexbench.measure.validity import coefficient_of_variation, judge
 from beexbench.models.exits import FIXED_DEPTH, ExitPolicy, make_policy

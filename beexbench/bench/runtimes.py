@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import torch
 
-from beexbench.bench.structural import Figure, deployed_size_figures, size_figures
 from beexbench.core.errors import UsageError
 from beexbench.core.registry import unknown
+from beexbench.measure.structural import Figure, deployed_size_figures, size_figures
 from beexbench.models.exits import ExitPolicy
 from beexbench.models.registry import ModelSpec
 from beexbench.models.transformer import EncoderClassifier, InferenceOutput, ModelConfig

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from beexbench.bench.runtimes import parse_runtimes
     from beexbench.config import PRESETS
     from beexbench.models.registry import resolve_models
-    from beexbench.report.rundir import load_run
+    from beexbench.results.rundir import load_run
     from beexbench.results.summary import build_summary, console_table
 
     PRESETS.get(args.preset)

@@ -32,8 +32,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from beexbench.bench.counting import count_model, tidy_rows
     from beexbench.config import PRESETS
+    from beexbench.measure.counting import count_model, tidy_rows
     from beexbench.models.registry import resolve_models
 
     preset = PRESETS.get(args.preset)

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from beexbench.core.errors import UsageError
     from beexbench.regress.baseline import build_baseline, load_baseline, write_baseline
     from beexbench.regress.compare import Options, compare, failing, render_findings
-    from beexbench.report.rundir import load_run
+    from beexbench.results.rundir import load_run
 
     for name, value in (("--acc-tol", args.acc_tol), ("--noisy-factor", args.noisy_factor)):
         if value is not None and not (0 <= value < float("inf")):

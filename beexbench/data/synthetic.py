@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from beexbench.data.base import TextDataset
-from beexbench.data.registry import DATASETS
+from beexbench.data.catalog import DATASETS
 
 _FILLER = [f"w{i}" for i in range(200)]
 

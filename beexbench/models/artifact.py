@@ -1,7 +1,7 @@
 """The packed model artifact: a safetensors file whose size is the model's `model_bytes`.
 
 Every binary weight (BinaryLinear, BinaryEmbedding) is stored as its sign bits packed
-64 to an int64 word (8 per byte; layout in beexbench.runtimes.packed.bitpack) under
+64 to an int64 word (8 per byte; layout in beexbench.models.bitpack) under
 `<module>.weight_bits`, next to its fp32 per-row scale `<module>.alpha`; everything
 else (biases, LayerNorms, fp32 embeddings and linears, exit heads) is stored as fp32.
 The header metadata holds the format marker, the model name and its ModelConfig, so
@@ -21,11 +21,11 @@ from beexbench.core.atomic import atomic_write_bytes
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, parse_json
 from beexbench.models.binarize import BinaryEmbedding, BinaryLinear
+from beexbench.models.bitpack import pack_signs, unpack_signs, words_for
 from beexbench.models.config_fields import read_model_config
 from beexbench.models.registry import MODELS, get_model_spec
 from beexbench.models.state_check import check_state, expected_state
 from beexbench.models.transformer import EncoderClassifier, ModelConfig
-from beexbench.runtimes.packed.bitpack import pack_signs, unpack_signs, words_for
 
 FORMAT = "beexbench-packed/1"
 BINARY_TYPES = (BinaryLinear, BinaryEmbedding)

@@ -6,7 +6,7 @@ Ablations: `beexformer-a1` (1-bit activations too), `beexformer-ffn` (FFN instea
 SLFN), `beexformer-noexit` (final exit only).
 """
 
-from beexbench.models.registry import ModelSpec, register_model
+from beexbench.models.catalog import ModelSpec, register_model
 
 BEEX = {"weight_bits": 1, "act_bits": 32, "binary_embeddings": True, "sublayer": "slfn",
         "exits": "all"}

@@ -6,7 +6,7 @@ probabilities), as in TernaryBERT and BinaryBERT.
 The position table, LayerNorms, biases and the classifier stay fp32.
 """
 
-from beexbench.models.registry import ModelSpec, register_model
+from beexbench.models.catalog import ModelSpec, register_model
 
 
 def binarybert(act_bits: int) -> dict:

@@ -1,6 +1,6 @@
 """Full-precision baselines: a plain transformer and one with threshold exits."""
 
-from beexbench.models.registry import ModelSpec, register_model
+from beexbench.models.catalog import ModelSpec, register_model
 
 register_model(ModelSpec(
     "fp-transformer",

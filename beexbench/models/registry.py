@@ -1,43 +1,16 @@
-"""Model registry: name -> ModelSpec (how the shared backbone is configured)."""
+"""Model registry: name -> ModelSpec (how the shared backbone is configured).
+
+ModelSpec, MODELS and register_model (beexbench.models.catalog) are re-exported from
+here; plugins register with them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
-
 from beexbench.core.errors import UsageError
-from beexbench.core.registry import Registry
+from beexbench.models.catalog import MODELS, ModelSpec, register_model
 
-if TYPE_CHECKING:  # `list models` and --help read specs without loading torch
-    from beexbench.models.transformer import EncoderClassifier, ModelConfig
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    overrides: dict = field(default_factory=dict)  # ModelConfig fields this family sets
-    policies: tuple[str, ...] = ("final",)  # the first is the model's default policy
-    description: str = ""
-    family: str = ""  # models that share a training recipe (beexbench/train/recipes.py)
-
-    @property
-    def default_policy(self) -> str:
-        return self.policies[0]
-
-    def config(self, base: ModelConfig) -> ModelConfig:
-        return replace(base, **self.overrides)
-
-    def build(self, base: ModelConfig) -> EncoderClassifier:
-        from beexbench.models.transformer import EncoderClassifier
-
-        return EncoderClassifier(self.config(base))
-
-
-MODELS: Registry[ModelSpec] = Registry("model", entry_points="beexbench.models")
-
-
-def register_model(spec: ModelSpec) -> ModelSpec:
-    return MODELS.register(spec.name)(spec)
+__all__ = ["MODELS", "ModelSpec", "get_model_spec", "model_names", "register_model",
+           "resolve_models"]
 
 
 def get_model_spec(name: str) -> ModelSpec:

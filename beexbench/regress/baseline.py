@@ -72,7 +72,7 @@ from beexbench.core.atomic import atomic_write_text
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json, one_line
 from beexbench.measure import catalog as M
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 
 FORMAT = "beexbench-baseline"
 VERSION = 2

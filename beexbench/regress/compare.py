@@ -18,7 +18,7 @@ from beexbench.regress.baseline import (
     run_samples,
     tolerance,
 )
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 
 
 @dataclass(frozen=True)

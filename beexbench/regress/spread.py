@@ -21,7 +21,7 @@ from beexbench.core.errors import UsageError
 from beexbench.measure import catalog as M
 from beexbench.regress.baseline import build_baseline, key_metric
 from beexbench.regress.compare import exit_span_width, exit_spans
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 
 
 @dataclass(frozen=True)

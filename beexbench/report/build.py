@@ -15,9 +15,10 @@ from beexbench.report.document import build_document
 from beexbench.report.labels import series_labels
 from beexbench.report.plotdata import exit_depths, latency_samples, sweep_points
 from beexbench.report.plots import make_plots
-from beexbench.report.rundir import Run, expand_sweep, is_run_dir, is_sweep_dir, load_run
+from beexbench.results.rundir import Run, is_run_dir, load_run
 from beexbench.results.schema import RESULT_COLUMNS
 from beexbench.results.summary import build_summary
+from beexbench.results.sweepdir import expand_sweep, is_sweep_dir
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from beexbench.measure.uncertainty import in_words, paired_difference
 from beexbench.report.fmt import format_value
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 
 FP_MODEL = "fp-transformer"
 COLUMNS = ["model", "policy", "runtime", "seed", "run_id", "samples", "acc_policy - fp acc (pts)",

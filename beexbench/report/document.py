@@ -19,7 +19,6 @@ from beexbench.report.fmt import format_value
 from beexbench.report.lead import lead_section
 from beexbench.report.plots import Plot
 from beexbench.report.published import COLUMNS, published_paragraphs, published_rows
-from beexbench.report.rundir import Run
 from beexbench.report.seeds import across_seeds
 from beexbench.report.targets import across_targets
 from beexbench.report.versus import (
@@ -28,6 +27,7 @@ from beexbench.report.versus import (
     VERSUS_COLUMNS,
     binarization_vs_early_exit,
 )
+from beexbench.results.rundir import Run
 from beexbench.results.summary import (
     BEST_FP_RUNTIME,
     BEST_SPEEDUP,

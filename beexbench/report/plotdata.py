@@ -11,7 +11,7 @@ import re
 import pandas as pd
 
 from beexbench.measure import catalog as M
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 
 _PRED = re.compile(r"^pred_(\d+)$")
 MATCH = ["run_id", "model", "policy", "runtime", "seed"]

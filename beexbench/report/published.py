@@ -2,7 +2,7 @@
 
 The published figures are constants of the papers, copied from them. Ours are never
 stored: they are computed while the report is built, by `beexbench count`'s code
-(beexbench.bench.counting) on untrained models of the `bert-base` preset at the tables'
+(beexbench.measure.counting) on untrained models of the `bert-base` preset at the tables'
 sequence length, which takes seconds per model.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from beexbench.bench.counting import count_model
 from beexbench.config import PRESETS
 from beexbench.measure import catalog as M
+from beexbench.measure.counting import count_model
 from beexbench.report.fmt import format_value
 
 PRESET = "bert-base"

@@ -28,12 +28,9 @@ from beexbench.core.atomic import atomic_write_text, sweep_temps
 from beexbench.core.errors import UsageError
 from beexbench.core.lock import DirLock
 from beexbench.core.typed_json import Fields, load_json, read_regular_file
+from beexbench.results.layout import CONFIG, PROGRESS, RESULTS, RUN_LOCK
 from beexbench.results.schema import RESULT_COLUMNS
 
-LOCK = "run.lock"
-PROGRESS = "progress.json"
-RESULTS = "results.csv"
-CONFIG = "config.json"
 MAX_RESULTS_BYTES = 1 << 30
 # A row is one measured value of one unit: these columns tell its rows apart.
 ROW_KEY = ("model", "seed", "runtime", "policy", "metric", "stat", "batch_size")
@@ -62,7 +59,7 @@ class RunStore:
         if resume and force:
             raise UsageError("give --resume or --force, not both")
         # A lock file alone is what a run that failed before its first write leaves.
-        existing = root.is_dir() and any(p.name != LOCK for p in root.iterdir())
+        existing = root.is_dir() and any(p.name != RUN_LOCK for p in root.iterdir())
         if existing and force:
             store._replace()
             existing = False
@@ -90,7 +87,7 @@ class RunStore:
 
     # -- the lock --------------------------------------------------------------------------
     def _lock(self) -> None:
-        self._lock_held = DirLock.take(self.root / LOCK, f"run directory {self.root}")
+        self._lock_held = DirLock.take(self.root / RUN_LOCK, f"run directory {self.root}")
 
     def _replace(self) -> None:
         """Empty a run directory for a new run; refuse one that holds anything else."""
@@ -101,7 +98,7 @@ class RunStore:
         self._lock()  # refuses a directory that a live run is writing
         try:
             for entry in self.root.iterdir():
-                if entry.name == LOCK:
+                if entry.name == RUN_LOCK:
                     continue
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry)
@@ -121,7 +118,7 @@ class RunStore:
         """A folder that holds files but no config.json was not made by `bench`."""
         if (self.root / CONFIG).exists() or (self.root / CONFIG).is_symlink():
             return
-        theirs = sorted(p.name for p in self.root.iterdir() if p.name != LOCK
+        theirs = sorted(p.name for p in self.root.iterdir() if p.name != RUN_LOCK
                         and not (p.name.startswith(".") and p.name.endswith(".tmp")))
         if theirs:
             raise UsageError(f"--out {self.root}: not a beexbench run directory (no {CONFIG}, "

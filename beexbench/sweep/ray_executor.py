@@ -20,8 +20,9 @@ import socket
 from typing import Any
 
 from beexbench.core.errors import UsageError
-from beexbench.sweep.cells import CellSpec, pack_dir, unpack_dir
+from beexbench.sweep.cells import CellSpec
 from beexbench.sweep.executor import Events, Work
+from beexbench.sweep.tarball import pack_dir, unpack_dir
 from beexbench.train.loop import TrainRequest
 
 RESOURCE_PREFIX = "beexbench/"

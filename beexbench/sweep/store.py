@@ -1,10 +1,10 @@
 """A sweep directory: the plan, each cell's state, and one run directory per (target, seed).
 
-    SWEEP_DIR/sweep.json             format, sweep id, config and plan (written once)
-    SWEEP_DIR/status.json            where each checkpoint was trained; each cell's state
-                                     (done, failed or unschedulable) and reason
-    SWEEP_DIR/<target>/seed-<S>/     an ordinary run directory (`report` reads it)
-    SWEEP_DIR/<target>/seed-<S>/cells/<model>.json   which host measured that cell
+Its files and folders are named in beexbench.results.layout: sweep.json (format, sweep id,
+config and plan, written once), status.json (where each checkpoint was trained; each
+cell's state, done, failed or unschedulable, and reason), <target>/seed-<S>/ (an ordinary
+run directory, which `report` reads) and in it cells/<model>.json (which host measured
+that cell).
 
 Only the driver writes here. A finished cell's files are copied in first, then its rows
 are committed through the run directory's own RunStore (results.csv, then progress.json,
@@ -27,25 +27,24 @@ from beexbench.core.atomic import atomic_write_bytes, atomic_write_text
 from beexbench.core.errors import UsageError
 from beexbench.core.lock import DirLock
 from beexbench.core.typed_json import Fields, load_json
+from beexbench.results.layout import (
+    CELLS,
+    CONFIG,
+    ENVIRONMENT,
+    INCOMING,
+    PROGRESS,
+    RESULTS,
+    STATUS_FILE,
+    SWEEP_FILE,
+    SWEEP_FORMAT,
+    SWEEP_LOCK,
+)
 from beexbench.results.schema import RESULT_COLUMNS
-from beexbench.results.store import PROGRESS, RESULTS, RunStore
+from beexbench.results.store import RunStore
+from beexbench.sweep.tarball import unpack_dir
 
-FORMAT = "beexbench-sweep/1"
-SWEEP_FILE = "sweep.json"
-STATUS_FILE = "status.json"
-LOCK = "sweep.lock"
-INCOMING = ".incoming"
 # Files of a cell's own run directory that the (target, seed) run directory keeps itself.
-OWN_FILES = {RESULTS, PROGRESS, "config.json", "environment.json"}
-
-
-def is_sweep_dir(path: Path) -> bool:
-    return (path / SWEEP_FILE).is_file()
-
-
-def cell_run_dirs(root: Path) -> list[Path]:
-    """The run directories of a sweep that hold results: <target>/seed-<S>/."""
-    return sorted(p.parent for p in root.glob(f"*/seed-*/{RESULTS}") if p.is_file())
+OWN_FILES = {RESULTS, PROGRESS, CONFIG, ENVIRONMENT}
 
 
 class SweepStore:
@@ -70,13 +69,13 @@ class SweepStore:
             raise UsageError(f"--out {root}: not writable ({exc.strerror})") from None
         if not os.access(root, os.W_OK):
             raise UsageError(f"--out {root}: not writable")
-        lock = DirLock.take(root / LOCK, f"sweep directory {root}")
+        lock = DirLock.take(root / SWEEP_LOCK, f"sweep directory {root}")
         path = root / SWEEP_FILE
         try:
             if path.exists():
                 previous = _read_json(path)
-                if previous.get("format") != FORMAT:
-                    raise UsageError(f"{path}: not a beexbench sweep (expected {FORMAT})")
+                if previous.get("format") != SWEEP_FORMAT:
+                    raise UsageError(f"{path}: not a beexbench sweep (expected {SWEEP_FORMAT})")
                 if {k: previous.get(k) for k in ("config", "plan")} != sweep:
                     raise UsageError(f"{path}: the sweep was started with another config; "
                                      f"resume it with the same arguments")
@@ -89,7 +88,7 @@ class SweepStore:
                 stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
                 store = cls(root, f"{stamp}-sweep-{uuid.uuid4().hex[:6]}")
                 atomic_write_text(path, json.dumps(
-                    {"format": FORMAT, "sweep_id": store.sweep_id, **sweep}, indent=2))
+                    {"format": SWEEP_FORMAT, "sweep_id": store.sweep_id, **sweep}, indent=2))
         except BaseException:
             lock.release()
             raise
@@ -117,16 +116,14 @@ class SweepStore:
     def _run_store(self, target: str, seed: int, config: dict) -> RunStore:
         if (target, seed) not in self.runs:
             store = RunStore.open(self.run_dir(target, seed), resume=True)
-            if not (store.root / "config.json").exists():
-                store.write_json("config.json", config)
+            if not (store.root / CONFIG).exists():
+                store.write_json(CONFIG, config)
             self.runs[(target, seed)] = store
         return self.runs[(target, seed)]
 
     def commit_cell(self, target: str, model: str, seed: int, config: dict,
                     outcome: dict) -> None:
         """Merge one finished cell (the tar of its run directory) into its run directory."""
-        from beexbench.sweep.cells import unpack_dir
-
         name = f"{target}/{model}/seed-{seed}"
         run = self._run_store(target, seed, config)
         incoming = unpack_dir(outcome["run"], self.root / INCOMING / name.replace("/", "--"))
@@ -136,10 +133,10 @@ class SweepStore:
                 rel = path.relative_to(incoming)
                 if str(rel) not in OWN_FILES:
                     atomic_write_bytes(run.root / rel, path.read_bytes())
-            environment = _read_json(incoming / "environment.json")
-            if not (run.root / "environment.json").exists():
-                run.write_json("environment.json", environment)
-            run.write_json(f"cells/{model}.json", {
+            environment = _read_json(incoming / ENVIRONMENT)
+            if not (run.root / ENVIRONMENT).exists():
+                run.write_json(ENVIRONMENT, environment)
+            run.write_json(f"{CELLS}/{model}.json", {
                 "cell": name, "host": outcome.get("host"), "node": outcome.get("node"),
                 "seconds": outcome.get("seconds"), "began": outcome.get("began"),
                 "ended": outcome.get("ended"), "environment": environment})

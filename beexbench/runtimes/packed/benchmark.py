@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from beexbench.runtimes.packed.bitpack import pack_signs
+from beexbench.models.bitpack import pack_signs
 from beexbench.runtimes.packed.kernels import Backend, cpu_model, fallback_backend, get_backend
 
 SHAPES = ((768, 768), (3072, 768), (4096, 4096))  # (out m, in n)

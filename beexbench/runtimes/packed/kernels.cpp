@@ -1,4 +1,4 @@
-// Packed 1-bit linear kernels over the sign-bit layout of bitpack.py.
+// Packed 1-bit linear kernels over the sign-bit layout of beexbench/models/bitpack.py.
 //
 // Weights: int64 [m, words], bit j of row i at word j/64, bit j%64 (little-endian),
 // 1 = +1, 0 = -1. Padding bits past n are never read as data:

@@ -1,6 +1,6 @@
 """Packed 1-bit linear kernels: a native build for this CPU, or a pure-torch fallback.
 
-Both backends compute, for packed weights in the layout of :mod:`beexbench.runtimes.packed.bitpack`:
+Both backends compute, for packed weights in the layout of :mod:`beexbench.models.bitpack`:
 
 - ``w1a1(x, w_packed, n, alpha, bias)  = alpha * (sign(x) @ sign(W).T) + bias``,
   ``sign(0) = +1``;
@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from beexbench.core.errors import UsageError
-from beexbench.runtimes.packed.bitpack import unpack_signs, words_for
+from beexbench.models.bitpack import unpack_signs, words_for
 
 log = logging.getLogger(__name__)
 

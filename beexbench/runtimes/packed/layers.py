@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from beexbench.models.binarize import BinaryEmbedding, BinaryLinear, activation_levels
+from beexbench.models.bitpack import pack_signs
 from beexbench.models.transformer import SelectiveLearnForget
-from beexbench.runtimes.packed.bitpack import pack_signs
 from beexbench.runtimes.packed.kernels import Backend
 
 

@@ -25,8 +25,15 @@ import pandas as pd
 
 from beexbench.core.errors import UsageError
 from beexbench.measure import catalog as M
+from beexbench.results.layout import (
+    CONFIG,
+    ENVIRONMENT,
+    PREDICTIONS,
+    PROGRESS,
+    RESULTS,
+    SAMPLES,
+)
 from beexbench.results.schema import RESULT_COLUMNS
-from beexbench.sweep.store import cell_run_dirs, is_sweep_dir
 
 PREDICTION_REQUIRED = ("id", "label", "exit_layer", "pred_policy")
 SAMPLE_COLUMNS = ("policy", "metric", "batch_size", "value")
@@ -146,7 +153,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def read_results(path: Path) -> pd.DataFrame:
     """results.csv as text columns, with `value` parsed to float and `value_text` kept."""
-    df = _read_csv_text(path, "results.csv")
+    df = _read_csv_text(path, RESULTS)
     if "seed" not in df.columns and "run_id" in df.columns:
         df["seed"] = ""  # written before runs recorded their seed
     if "note" not in df.columns and "run_id" in df.columns:
@@ -236,21 +243,10 @@ def _read_samples(directory: Path) -> dict[tuple[str, str, str | None], pd.DataF
     return out
 
 
-def expand_sweep(path: Path) -> list[Path]:
-    """A sweep directory (`beexbench sweep`) stands for its run directories, one per
-    (target, seed); any other path stands for itself."""
-    if not is_sweep_dir(path):
-        return [path]
-    found = cell_run_dirs(path)
-    if not found:
-        raise UsageError(f"sweep directory {path}: no cell has finished yet")
-    return found
-
-
 def is_run_dir(path: Path) -> bool:
     """Whether `path` looks like a directory `beexbench bench` wrote."""
-    return (path / "results.csv").is_file() and (
-        (path / "config.json").exists() or (path / "progress.json").exists())
+    return (path / RESULTS).is_file() and (
+        (path / CONFIG).exists() or (path / PROGRESS).exists())
 
 
 def load_run(path: str | Path) -> Run:
@@ -260,14 +256,14 @@ def load_run(path: str | Path) -> Run:
         raise UsageError(f"run directory {path} does not exist")
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory (expected a run directory)")
-    results_path = path / "results.csv"
+    results_path = path / RESULTS
     if not results_path.is_file():
-        raise UsageError(f"{path}: no results.csv (not a run directory from `beexbench bench`)")
+        raise UsageError(f"{path}: no {RESULTS} (not a run directory from `beexbench bench`)")
     return Run(
         path=path,
         results=read_results(results_path),
-        config=_read_json(path / "config.json"),
-        environment=_read_json(path / "environment.json"),
-        predictions=_read_predictions(path / "predictions"),
-        samples=_read_samples(path / "samples"),
+        config=_read_json(path / CONFIG),
+        environment=_read_json(path / ENVIRONMENT),
+        predictions=_read_predictions(path / PREDICTIONS),
+        samples=_read_samples(path / SAMPLES),
     )

@@ -1,6 +1,6 @@
 """Sizes and op counts of untrained models of a preset's shape: what `count` prints.
 
-No training and no data. The figures are structural (beexbench.bench.structural, the
+No training and no data. The figures are structural (beexbench.measure.structural, the
 functions bench measures trained models with): an untrained model of a shape has the
 same packed artifact size, parameter counts and op counts as a trained one. Two
 choices that training would otherwise make are fixed here: the word table has the
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from beexbench.bench.structural import Figure, op_figures, size_figures
 from beexbench.config import Preset
 from beexbench.measure.flops import count_ops
+from beexbench.measure.structural import Figure, op_figures, size_figures
 from beexbench.models.registry import get_model_spec
 from beexbench.models.transformer import EncoderClassifier, ModelConfig
 

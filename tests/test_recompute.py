@@ -11,7 +11,7 @@ import pandas as pd
 
 from beexbench.measure import catalog as M
 from beexbench.report.build import build_report
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 from beexbench.results.summary import DEGENERATE, build_summary
 
 

@@ -13,7 +13,7 @@ from beexbench.cli.main import main
 from beexbench.measure import catalog as M
 from beexbench.measure.validity import MAX_SWITCHES_PER_S, judge
 from beexbench.report.build import build_report
-from beexbench.report.rundir import load_run
+from beexbench.results.rundir import load_run
 from beexbench.results.summary import BEST_SPEEDUP, build_summary
 from beexbench.targets.base import Target
 from beexbench.targets.contention import Snapshot, read_snapshot

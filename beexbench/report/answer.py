@@ -29,7 +29,7 @@ import pandas as pd
 
 from beexbench.measure import catalog as M
 from beexbench.measure.uncertainty import paired_difference
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 
 FIXED_PREFIX = "fixed-depth-"
 P50 = "latency_p50_ms"

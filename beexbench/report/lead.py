@@ -18,7 +18,7 @@ from beexbench.report.answer import (
 )
 from beexbench.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from beexbench.report.fmt import MISSING, format_value
-from beexbench.report.rundir import Run
+from beexbench.results.rundir import Run
 from beexbench.results.summary import DEGENERATE
 
 TITLE = "What binarization and early exit buy here"

@@ -147,7 +147,8 @@ def test_every_option_has_help_and_shows_its_default(monkeypatch):
             assert action.help, (name, action.dest)
         text = command.format_help()
         if name == "bench":
-            assert "(default: fp-transformer,fp-transformer-ee,binarybert,beexformer)" in text
+            assert "(default: fp-transformer,fp-transformer-ee,binarybert,beexformer," \
+                   "beexformer-a1)" in text
             assert "(default: rt-polarity)" in text and "(default: small)" in text
             assert "tiny: warmup 3, min_queries 20, min_seconds 0.2" in text
 

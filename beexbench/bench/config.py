@@ -16,7 +16,8 @@ from beexbench.measure.latency import LoopSettings
 from beexbench.train.recipes import recipe_for
 
 # The main job's models: the reference and the baselines its ratios are against.
-DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer")
+DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexformer",
+                  "beexformer-a1")
 
 # MLPerf LoadGen defaults are 10 s and 100 queries; smaller presets scale them down so
 # the default job stays within minutes on two cores.

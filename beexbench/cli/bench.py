@@ -70,10 +70,25 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.repair and not args.resume:
         raise UsageError("--repair goes with --resume (it repairs the run being resumed)")
+    if args.report_dir is not None and args.report is False:
+        args.report = True
     root = run_bench(cfg, args.out, args.resume, args.quiet, force=args.force,
                      repair=args.repair)
-    print(console_table(build_summary(load_run(root).results)))
+    run = load_run(root)
+    summary = build_summary(run.results)
+    print(console_table(summary))
     print(f"results: {root}")
+    if args.report:
+        from beexbench.report import build_report
+        from beexbench.report.lead import TITLE, headline
+
+        out = args.report_dir or Path("reports") / root.name
+        # The report of this run is derived from it: a resumed or forced run rebuilds it.
+        files = build_report([root], out, replace=args.resume or args.force)
+        print(f"\n{TITLE}:")
+        for line in headline([run], summary):
+            print(f"- {line}")
+        print(f"report: {files.markdown} and {files.html}")
     return 0
 
 
@@ -107,6 +122,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out run directory with a new run")
     add_measure_options(p, threads="every core the process may use", loop="below")
+    p.add_argument("--report", action="store_true",
+                   help="also write the report of the run (reports/<run directory name>) "
+                        "and print its answer")
+    p.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
+                   help="where --report writes the report (implies --report)")
     # The one-runtime spelling of earlier versions: a one-item --runtimes.
     p.add_argument("--runtime", dest="runtimes", metavar="R", help=argparse.SUPPRESS)
     p.set_defaults(func=run)

@@ -71,6 +71,18 @@ def _sentence(m: Matched) -> str:
     return " ".join(parts)
 
 
+def headline(runs: list[Run], summary: pd.DataFrame) -> list[str]:
+    """The answer as plain lines for a terminal: one per binary model and target."""
+    configs = configurations(runs, summary)
+    by_group = groups(configs)
+    lines = []
+    for m in matched_speedups(runs, configs):
+        label = _group_label(m.binary.group, by_group[m.binary.group], len(by_group) > 1)
+        lines.append(f"{label}: " + _sentence(m).replace("**", ""))
+    return lines or ["no binary model was timed with a valid latency beside a "
+                     "full-precision one in this run"]
+
+
 def _group_label(key: tuple[str, str, str], members: list[Config], several: bool) -> str:
     target, run_id, seed = key
     device = members[0].device

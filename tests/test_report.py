@@ -54,7 +54,8 @@ def test_writes_every_file(two_targets):
     for name in ("tidy.csv", "summary.csv", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0, name
     names = {p.name for p in files.plots}
-    assert names == {"accuracy_vs_ops.png", "model_bytes.png", "latency.png", "exit_depth.png",
+    assert names == {"accuracy_vs_latency.png", "accuracy_vs_ops.png", "model_bytes.png",
+                     "latency.png", "exit_depth.png",
                      "energy.png", "policy_sweep.png"}
     for plot in files.plots:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -132,7 +133,12 @@ def test_paper_claims_table(two_targets):
     _, out, _ = two_targets
     summary = _text_frame(out / "summary.csv")
     md = (out / "report.md").read_text()
-    claims = next(t for t in _md_tables(md) if t and "claim" in t[0])
+    headline, claims = [t for t in _md_tables(md) if t and "claim" in t[0]][:2]
+    # The headline: one row per claim for each run's reference configuration.
+    assert [r["claim"] for r in headline] == [c for c in (
+        "Size reduction vs full precision", "FLOP reduction from early exit",
+        "Accuracy change from early exit") for _ in range(2)]
+    assert all(r["measured on"].startswith("beexformer, beex-entropy-drop") for r in headline)
     published = {r["claim"]: r["published"] for r in claims}
     assert sorted(published.values()) == ["+5.98", "18.44", "54.85"]
     column = {"Size reduction vs full precision": "size_ratio_vs_fp",

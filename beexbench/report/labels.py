@@ -27,7 +27,9 @@ def series_labels(summary: pd.DataFrame) -> pd.Series:
             text += f" @ {row['host']}"
         labels.append(text)
     out = pd.Series(labels, index=summary.index)
-    # Same label twice in one target (e.g. two runs of one model): add the run id.
+    # Same label twice in one target (e.g. two runs of one model): add the run's number,
+    # its place in the report's runs table (a run id is too long for a legend).
     dup = summary.assign(_l=out).duplicated(subset=["target", "_l"], keep=False)
-    out[dup] = out[dup] + " #" + summary.loc[dup, "run_id"]
+    number = {run: i for i, run in enumerate(sorted(summary["run_id"].unique()), start=1)}
+    out[dup] = out[dup] + " #run" + summary.loc[dup, "run_id"].map(number).astype(str)
     return out

@@ -16,7 +16,7 @@ from beexbench.report.answer import (
     pareto_front,
     static_depths,
 )
-from beexbench.report.blocks import Block, Bullets, Heading, Paragraph, Table
+from beexbench.report.blocks import Block, Bullets, Figure, Heading, Paragraph, Table
 from beexbench.report.fmt import MISSING, format_value
 from beexbench.results.rundir import Run
 from beexbench.results.summary import DEGENERATE
@@ -107,8 +107,10 @@ def _x(value: float | None) -> str:
     return MISSING if not value else format_value(value)
 
 
-def lead_section(runs: list[Run], summary: pd.DataFrame) -> list[Block]:
-    """The answer first: sentences per target, then the evidence tables."""
+def lead_section(runs: list[Run], summary: pd.DataFrame,
+                 figure: Figure | None = None) -> list[Block]:
+    """The answer first: sentences per target, the accuracy-vs-latency plot (`figure`),
+    then the evidence tables."""
     configs = configurations(runs, summary)
     by_group = groups(configs)
     several = len(by_group) > 1
@@ -128,6 +130,8 @@ def lead_section(runs: list[Run], summary: pd.DataFrame) -> list[Block]:
         if mine:
             blocks += [Heading(_group_label(key, members, several), 3),
                        Bullets([_sentence(m) for m in mine])]
+    if figure is not None:
+        blocks.append(figure)
     rows = [[m.binary.target, m.binary.model, m.binary.runtime, m.binary.policy,
              _acc(m.binary), _ms(m.binary.p50),
              m.rival.name if m.rival else "none", _acc(m.rival) if m.rival else MISSING,

@@ -48,8 +48,10 @@ def _targets(df: pd.DataFrame) -> list[str]:
 
 def _facets(targets: list[str], width: float = 6.0, height: float = 4.2,
             sharey: bool = False) -> tuple[plt.Figure, dict[str, plt.Axes]]:
+    # Constrained layout makes room for legends outside the axes and for long tick
+    # labels inside the figure, where tight_layout gives up with a warning.
     fig, axes = plt.subplots(1, len(targets), figsize=(width * len(targets), height),
-                             squeeze=False, sharey=sharey)
+                             squeeze=False, sharey=sharey, layout="constrained")
     out = dict(zip(targets, axes[0], strict=True))
     if len(targets) > 1:
         for target, ax in out.items():
@@ -59,7 +61,6 @@ def _facets(targets: list[str], width: float = 6.0, height: float = 4.2,
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> str:
     rel = f"plots/{name}.png"
-    fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI, metadata=PNG_METADATA)
     plt.close(fig)
@@ -73,6 +74,21 @@ def _log_x(ax: plt.Axes) -> None:
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(EngFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _legend_outside(ax: plt.Axes, **kw: object) -> None:
+    """The legend to the right of the axes, never over the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=7,
+              **kw)
+
+
+def _maybe_log_x(ax: plt.Axes, values: pd.Series) -> bool:
+    """A log axis where the values span more than a decade; returns whether it is one."""
+    positive = values[values > 0]
+    if len(positive) and positive.max() / positive.min() > 10.0:
+        _log_x(ax)
+        return True
+    return False
 
 
 def _palette(labels: list[str]) -> dict[str, tuple]:
@@ -113,10 +129,57 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
         _log_x(ax)
         ax.set_xlabel(M.OPS_EXPECTED.header() + ", log scale")
         ax.set_ylabel(M.ACC_POLICY.header())
-        ax.legend(fontsize=7, loc="best")
+        _legend_outside(ax)
     return Plot(_save(fig, out_dir, "accuracy_vs_ops"), "Accuracy vs expected ops",
                 "Accuracy under each model's exit policy against the expected ops per sample "
                 "(final-only models: full depth). The dashed line is the Pareto front.")
+
+
+def plot_accuracy_vs_latency(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
+    """Accuracy against measured batch-1 p50, every configuration, with the Pareto front
+    (valid timings only; a timing judged not valid is drawn hollow and left off the front)."""
+    df = summary.copy()
+    df["x"] = pd.to_numeric(df["latency_p50_ms"], errors="coerce")
+    df["y"] = df[M.ACC_POLICY.name].fillna(df[M.ACC_FINAL.name])
+    df = df.dropna(subset=["x", "y"])
+    if df.empty:
+        return None
+    verdict = pd.to_numeric(df.get(M.TIMING_VALID.name), errors="coerce")
+    df["valid"] = ~(verdict == 0) if verdict is not None else True
+    models = sorted(df["model"].unique())
+    palette = _palette(models)
+    runtimes = sorted(df["runtime"].astype(str).unique())
+    markers = dict(zip(runtimes, "osD^vP*X<>", strict=False))
+    fig, axes = _facets(_targets(df), width=7.5, height=4.8)
+    for target, ax in axes.items():
+        part = df[df["target"] == target]
+        for _, row in part.iterrows():
+            color = palette[row["model"]]
+            ax.scatter(row["x"], row["y"], s=70, marker=markers.get(str(row["runtime"]), "o"),
+                       facecolors=color if row["valid"] else "none", edgecolors=color,
+                       linewidths=1.4, zorder=3)
+        # One front per run: only configurations measured side by side are compared.
+        for _, run in part[part["valid"]].groupby("run_id"):
+            front = pareto_front(run, "x", "y")
+            ax.step(front["x"], front["y"], where="post", color="0.3", linestyle="--",
+                    linewidth=1.2, zorder=1)
+        logged = _maybe_log_x(ax, part["x"])
+        ax.set_xlabel(M.LATENCY_MS.header("p50") + (", log scale" if logged else ""))
+        ax.set_ylabel(M.ACC_POLICY.header())
+        handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m)
+                   for m in models]
+        handles += [plt.Line2D([], [], marker=markers[r], linestyle="", color="0.3", label=r)
+                    for r in runtimes]
+        handles.append(plt.Line2D([], [], color="0.3", linestyle="--", label="Pareto front"))
+        if not df["valid"].all():
+            handles.append(plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
+                                      color="0.3", label="timing not valid"))
+        _legend_outside(ax, handles=handles)
+    return Plot(_save(fig, out_dir, "accuracy_vs_latency"), "Accuracy vs latency",
+                "Accuracy under each configuration's exit policy (fixed depths included) "
+                "against its median batch-1 latency: colour is the model, marker the "
+                "runtime. The dashed line is the Pareto front of each run's valid timings; hollow "
+                "markers are timings judged not valid.")
 
 
 def plot_model_bytes(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
@@ -168,7 +231,10 @@ def plot_latency(summary: pd.DataFrame, samples: pd.DataFrame, out_dir: Path) ->
             ax.plot([row["latency_p90_ms"]], [y], marker="|", markersize=12, color="0.2")
             ax.plot([row["latency_p99_ms"]], [y], marker="|", markersize=12, color="0.2")
         ax.set_yticks(range(len(order)), order)
-        ax.set_xlabel(M.LATENCY_MS.header())
+        spread = pd.concat([raw["value"] if not raw.empty else pd.Series(dtype=float),
+                            st["latency_p50_ms"], st["latency_p99_ms"]]).astype(float)
+        logged = _maybe_log_x(ax, spread)
+        ax.set_xlabel(M.LATENCY_MS.header() + (", log scale" if logged else ""))
         ax.set_ylabel("")
     return Plot(_save(fig, out_dir, "latency"), "Latency at batch 1",
                 "Distribution of per-sample latency at batch 1 with real exits. Boxes: raw "
@@ -184,7 +250,8 @@ def plot_exit_depth(exits: pd.DataFrame, out_dir: Path) -> Plot | None:
     n = len(panels)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False,
+                             layout="constrained")
     several_targets = panels["target"].nunique() > 1
     for ax, (_, panel) in zip(axes.flat, panels.iterrows(), strict=False):
         part = exits[(exits["target"] == panel["target"]) & (exits["label"] == panel["label"])]
@@ -250,7 +317,7 @@ def plot_sweeps(sweeps: pd.DataFrame, out_dir: Path) -> Plot | None:
         _log_x(ax)
         ax.set_xlabel(M.SWEEP_OPS_EXPECTED.header() + ", log scale")
         ax.set_ylabel(M.SWEEP_ACC_POLICY.header())
-        ax.legend(fontsize=7)
+        _legend_outside(ax)
     return Plot(_save(fig, out_dir, "policy_sweep"), "Exit-policy sweep",
                 "Accuracy against expected ops as each policy's constant is swept "
                 "(points labelled with the constant's value).")
@@ -261,6 +328,7 @@ def make_plots(summary: pd.DataFrame, samples: pd.DataFrame, exits: pd.DataFrame
     """Write every plot the data allows; return them in report order."""
     with sns.axes_style("whitegrid"), plt.rc_context({"figure.max_open_warning": 0}):
         made = [
+            plot_accuracy_vs_latency(summary, out_dir),
             plot_accuracy_vs_ops(summary, out_dir),
             plot_sweeps(sweeps, out_dir),
             plot_model_bytes(summary, out_dir),

@@ -19,8 +19,9 @@ from beexbench.targets.base import Target
 from beexbench.targets.contention import Snapshot, read_snapshot
 
 
-def _snap(when=0.0, load=0.5, steal=0, total=1000, switches=0, throttled=None) -> Snapshot:
-    return Snapshot(when, load, steal, total, switches, throttled)
+def _snap(when=0.0, runnable=1, steal=0, total=1000, switches=0, throttled=None,
+          load=0.5) -> Snapshot:
+    return Snapshot(when, load, runnable, steal, total, switches, throttled)
 
 
 def test_a_quiet_loop_is_valid():
@@ -29,7 +30,8 @@ def test_a_quiet_loop_is_valid():
 
 
 @pytest.mark.parametrize(("after", "queries", "seconds", "words"), [
-    (_snap(when=2.0, load=3.5, total=1400), 500, 2.0, "load average 3.50 above the 2 cores"),
+    (_snap(when=2.0, runnable=5, total=1400), 500, 2.0,
+     "5 runnable threads, above the 2 cores the run may use"),
     (_snap(when=2.0, steal=60, total=1400), 500, 2.0, "CPU steal 15.0 %"),
     (_snap(when=2.0, total=1400, switches=int(3 * MAX_SWITCHES_PER_S)), 500, 2.0,
      "involuntary context switches"),
@@ -43,10 +45,17 @@ def test_each_sign_of_contention_makes_the_loop_invalid(after, queries, seconds,
 
 
 def test_what_the_machine_does_not_expose_is_named_not_held_against_the_loop():
-    blind = Snapshot(0.0, None, None, None, 0)
-    v = judge(blind, Snapshot(2.0, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
-    assert v.valid and v.unchecked == ("load average", "CPU steal")
-    assert "not checked: load average, CPU steal" in v.note()
+    blind = Snapshot(0.0, None, None, None, None, 0)
+    v = judge(blind, Snapshot(2.0, None, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
+    assert v.valid and v.unchecked == ("runnable threads", "CPU steal")
+    assert "not checked: runnable threads, CPU steal" in v.note()
+
+
+def test_a_lagging_load_average_alone_does_not_invalidate():
+    """A training that just ended leaves the 1-minute average high for a minute; the
+    runnable count says whether anything competes now."""
+    v = judge(_snap(load=3.9), _snap(when=2.0, total=1400, load=3.7), 500, 2.0, 100, 1.0, 2)
+    assert v.valid and v.figures["load"] == 3.9
 
 
 def test_the_reader_takes_load_and_steal_from_the_sysroot(tmp_path, monkeypatch):
@@ -55,7 +64,8 @@ def test_the_reader_takes_load_and_steal_from_the_sysroot(tmp_path, monkeypatch)
     (tmp_path / "proc" / "stat").write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2\n")
     monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
     snap = read_snapshot()
-    assert snap.load1 == 7.25 and snap.steal_ticks == 35 and snap.total_ticks == 1000
+    assert snap.load1 == 7.25 and snap.runnable == 3
+    assert snap.steal_ticks == 35 and snap.total_ticks == 1000
 
 
 def _rows(run: Path) -> list[dict[str, str]]:
@@ -77,10 +87,11 @@ def test_a_contended_run_is_marked_invalid_everywhere(tmp_path, monkeypatch, cap
     out = capsys.readouterr()
     verdicts = [r for r in _rows(run) if r["metric"] == M.TIMING_VALID.name]
     assert verdicts and all(r["value"] == "0.0" for r in verdicts)
-    assert all("load average 12.00 above" in r["note"] for r in verdicts)
+    assert all("9 runnable threads, above" in r["note"] for r in verdicts)
     assert all(r["batch_size"] == "1" for r in verdicts)
     assert {r["metric"] for r in _rows(run)} >= {
-        M.LATENCY_QUERIES.name, M.LATENCY_DURATION.name, M.LATENCY_CV.name, M.LOAD_AVG.name}
+        M.LATENCY_QUERIES.name, M.LATENCY_DURATION.name, M.LATENCY_CV.name, M.LOAD_AVG.name,
+        M.RUNNABLE_THREADS.name}
     # bench's table marks the figure; the summary carries the verdict and no ratio.
     assert "(INVALID)" in out.out
     summary = build_summary(load_run(run).results)

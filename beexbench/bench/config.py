@@ -23,7 +23,7 @@ DEFAULT_MODELS = ("fp-transformer", "fp-transformer-ee", "binarybert", "beexform
 # the default job stays within minutes on two cores.
 LOOP_DEFAULTS = {
     "tiny": LoopSettings(warmup=3, min_queries=20, min_seconds=0.2, batch_size=32),
-    "small": LoopSettings(warmup=20, min_queries=100, min_seconds=2.0, batch_size=32),
+    "small": LoopSettings(warmup=20, min_queries=100, min_seconds=1.0, batch_size=32),
     "paper": LoopSettings(warmup=20, min_queries=100, min_seconds=10.0, batch_size=32),
 }
 

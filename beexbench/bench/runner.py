@@ -59,6 +59,7 @@ from beexbench.measure.uncertainty import bootstrap_ci
 from beexbench.measure.validity import coefficient_of_variation, judge
 from beexbench.models.exits import FIXED_DEPTH, ExitPolicy, make_policy
 from beexbench.models.registry import ModelSpec, get_model_spec
+from beexbench.results.layout import RUN_FORMAT, RUN_FORMAT_KEY
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore
 from beexbench.targets.base import EnergyUnavailable, Target
@@ -305,6 +306,7 @@ class Bench:
                 ctx.row(M.TIMING_VALID.name, 1.0 if verdict.valid else 0.0,
                         source="contention", batch_size=1, note=verdict.note())]
         readings = ((M.LOAD_AVG.name, "max", fig["load"], "/proc/loadavg"),
+                    (M.RUNNABLE_THREADS.name, "max", fig["runnable"], "/proc/loadavg"),
                     (M.CPU_STEAL_PCT.name, "value", fig["steal"], "/proc/stat"),
                     (M.INVOLUNTARY_SWITCHES.name, "per_s", fig["switches_per_s"], "getrusage"),
                     (M.INVOLUNTARY_SWITCHES.name, "per_query", fig["switches_per_query"],
@@ -405,7 +407,8 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     store = RunStore.open(root, resume, force)
     try:
         # Compare as JSON sees it (tuples become lists).
-        config = json.loads(json.dumps({"run_id": run_id, **cfg.to_dict()}))
+        config = json.loads(json.dumps({"run_id": run_id, RUN_FORMAT_KEY: RUN_FORMAT,
+                                        **cfg.to_dict()}))
         run_id = check_config(store, config, repair)
         check_rows(store, cfg, run_id)
         check_files(store, cfg, runtime_labels(store))

@@ -179,6 +179,8 @@ TIMING_VALID = _add(Metric("timing_valid", "bool", NOISY, HIGHER,
                            "batch-1 timing valid (minimums met, machine not contended)"))
 LOAD_AVG = _add(Metric("load_avg", "load", NOISY, LOWER,
                        "1-minute load average around the loop", ("max",)))
+RUNNABLE_THREADS = _add(Metric("runnable_threads", "count", NOISY, LOWER,
+                               "runnable threads around the loop", ("max",)))
 CPU_STEAL_PCT = _add(Metric("cpu_steal_pct", "%", NOISY, LOWER, "CPU steal during the loop"))
 INVOLUNTARY_SWITCHES = _add(Metric("involuntary_switches", "count", NOISY, LOWER,
                                    "involuntary context switches during the loop",

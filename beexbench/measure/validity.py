@@ -4,9 +4,11 @@ Valid only when the loop met both of its minimums (queries and seconds) and the
 machine was not contended while it ran, judged from readings taken before and after
 the loop (beexbench.targets.contention), outside the timed span:
 
-- load: the 1-minute load average, before and after, at most the cores the run may
-  use (the process's CPU affinity): more runnable work than cores means queries
-  waited for a core;
+- load: the threads runnable before and after the loop (the instantaneous load,
+  /proc/loadavg's fourth field, this process's own included), at most the cores the run
+  may use (the process's CPU affinity): more runnable work than cores means queries
+  waited for a core. The 1-minute load average is recorded beside it, but does not
+  judge: it lags a minute behind, so a training that just ended would still count;
 - steal: at most MAX_STEAL_PCT of the CPU time during the loop taken by the
   hypervisor;
 - preemption: at most MAX_SWITCHES_PER_S involuntary context switches of this process
@@ -62,10 +64,13 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
         reasons.append(f"{seconds:.2f} s, shorter than the minimum {min_seconds:g} s")
     loads = [s.load1 for s in (before, after) if s.load1 is not None]
     load = max(loads) if loads else None
-    if load is None:
-        unchecked.append("load average")
-    elif load > cores:
-        reasons.append(f"load average {load:.2f} above the {cores} cores the run may use")
+    counts = [s.runnable for s in (before, after) if s.runnable is not None]
+    runnable = max(counts) if counts else None
+    if runnable is None:
+        unchecked.append("runnable threads")
+    elif runnable > cores:
+        reasons.append(f"{runnable} runnable threads, above the {cores} cores the run may "
+                       "use")
     steal = None
     if None in (before.steal_ticks, after.steal_ticks, before.total_ticks, after.total_ticks):
         unchecked.append("CPU steal")
@@ -83,6 +88,6 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
     flags = [s.throttled for s in (before, after)]
     if any(flags):
         reasons.append("the board reported throttling")
-    figures = {"load": load, "steal": steal, "switches_per_s": per_s,
+    figures = {"load": load, "runnable": runnable, "steal": steal, "switches_per_s": per_s,
                "switches_per_query": switches / queries if queries else None}
     return Verdict(not reasons, tuple(reasons), tuple(unchecked), figures)

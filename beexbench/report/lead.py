@@ -192,8 +192,9 @@ def _invalid_blocks(summary: pd.DataFrame) -> list[Block]:
              "in no ratio)" for _, r in bad.iterrows()]
     return [Heading("Timings that are not valid", 3),
             Paragraph("These latency loops missed a minimum or ran on a contended machine "
-                      "(load average above the cores the run may use, CPU steal, or "
-                      "preemption; `timing_valid` and its note in results.csv say which)."),
+                      "(more runnable threads than the cores the run may use, CPU "
+                      "steal, or preemption; `timing_valid` and its note in results.csv "
+                      "say which)."),
             Bullets(items)]
 
 

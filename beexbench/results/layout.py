@@ -27,7 +27,12 @@ A sweep directory (`beexbench sweep`, beexbench.sweep.store writes it):
 
 from __future__ import annotations
 
-# A run directory
+# A run directory. Its config.json names the format it was written in (RUN_FORMAT_KEY);
+# readers take RUN_FORMATS and refuse anything else with one line. Runs written before
+# the key existed read as format 1: their files are the same.
+RUN_FORMAT_KEY = "run_format"
+RUN_FORMAT = 2  # 2: timing verdicts, exit shares, calibrated constants, fixed depths
+RUN_FORMATS = (1, 2)
 RESULTS = "results.csv"
 CONFIG = "config.json"
 ENVIRONMENT = "environment.json"

@@ -31,6 +31,8 @@ from beexbench.results.layout import (
     PREDICTIONS,
     PROGRESS,
     RESULTS,
+    RUN_FORMAT_KEY,
+    RUN_FORMATS,
     SAMPLES,
 )
 from beexbench.results.schema import RESULT_COLUMNS
@@ -92,6 +94,12 @@ class Run:
             if m == model and (runtime is None or r == runtime) and (not seed or s == seed):
                 return df
         return None
+
+    def summary(self) -> pd.DataFrame:
+        """The wide summary: one row per model x target x policy x runtime (summary.csv)."""
+        from beexbench.results.summary import build_summary
+
+        return build_summary(self.results)
 
     def default_policy(self, model: str) -> str | None:
         """The policy that carries the model's policy-independent rows (its default)."""
@@ -249,6 +257,14 @@ def is_run_dir(path: Path) -> bool:
         (path / CONFIG).exists() or (path / PROGRESS).exists())
 
 
+def check_format(config: dict[str, Any], where: Path) -> None:
+    """Refuse a run directory written in a format this beexbench does not read."""
+    version = config.get(RUN_FORMAT_KEY, 1)
+    if version not in RUN_FORMATS:
+        raise UsageError(f"{where}: run format {version!r}; this beexbench reads run formats "
+                         f"{', '.join(map(str, RUN_FORMATS))} (a newer beexbench wrote it?)")
+
+
 def load_run(path: str | Path) -> Run:
     """Load one run directory; raise UsageError naming the input on anything malformed."""
     path = Path(path)
@@ -259,10 +275,12 @@ def load_run(path: str | Path) -> Run:
     results_path = path / RESULTS
     if not results_path.is_file():
         raise UsageError(f"{path}: no {RESULTS} (not a run directory from `beexbench bench`)")
+    config = _read_json(path / CONFIG)
+    check_format(config, path / CONFIG)
     return Run(
         path=path,
         results=read_results(results_path),
-        config=_read_json(path / CONFIG),
+        config=config,
         environment=_read_json(path / ENVIRONMENT),
         predictions=_read_predictions(path / PREDICTIONS),
         samples=_read_samples(path / SAMPLES),

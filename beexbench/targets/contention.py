@@ -2,7 +2,8 @@
 
 A timing is only as good as the machine was quiet while it ran. These readings are
 cheap (two procfs files and one getrusage call) and taken outside the timed span:
-the 1-minute load average, the CPU time the hypervisor stole (`/proc/stat`), this
+the number of runnable threads now and the 1-minute load average (`/proc/loadavg`),
+the CPU time the hypervisor stole (`/proc/stat`), this
 process's involuntary context switches (it was preempted: something else wanted its
 core), and on boards whether the firmware reports throttling now. Every procfs read
 goes through BEEXBENCH_SYSROOT, so tests can fake a loaded machine.
@@ -23,7 +24,8 @@ class Snapshot:
     """One reading; None where the machine does not expose the item."""
 
     when: float  # time.monotonic()
-    load1: float | None  # 1-minute load average
+    load1: float | None  # 1-minute load average (lags: a job that just ended still shows)
+    runnable: int | None  # threads runnable at this instant, this process's included
     steal_ticks: int | None  # cumulative, all CPUs
     total_ticks: int | None  # cumulative, all CPUs
     involuntary_switches: int  # this process, all its threads
@@ -38,12 +40,22 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _load1() -> float | None:
+def _loadavg() -> tuple[float | None, int | None]:
+    """(1-minute load average, runnable threads now) from /proc/loadavg's first and fourth
+    fields ("0.52 0.58 0.59 3/219 12345": 3 runnable of 219)."""
     probe = read_text("/proc/loadavg")
+    if not probe.ok:
+        return None, None
+    fields = probe.value.split()
     try:
-        return float(probe.value.split()[0]) if probe.ok else None
+        load1 = float(fields[0])
     except (IndexError, ValueError):
-        return None
+        load1 = None
+    try:
+        runnable = int(fields[3].split("/")[0])
+    except (IndexError, ValueError):
+        runnable = None
+    return load1, runnable
 
 
 def _cpu_ticks() -> tuple[int | None, int | None]:
@@ -67,5 +79,6 @@ def _cpu_ticks() -> tuple[int | None, int | None]:
 
 def read_snapshot(throttled: bool | None = None) -> Snapshot:
     steal, total = _cpu_ticks()
-    return Snapshot(time.monotonic(), _load1(), steal, total,
+    load1, runnable = _loadavg()
+    return Snapshot(time.monotonic(), load1, runnable, steal, total,
                     resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw, throttled)

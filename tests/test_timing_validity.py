@@ -20,8 +20,8 @@ from beexbench.targets.contention import Snapshot, read_snapshot
 
 
 def _snap(when=0.0, runnable=1, steal=0, total=1000, switches=0, throttled=None,
-          load=0.5) -> Snapshot:
-    return Snapshot(when, load, runnable, steal, total, switches, throttled)
+          load=0.5, own=1) -> Snapshot:
+    return Snapshot(when, load, runnable, own, steal, total, switches, throttled)
 
 
 def test_a_quiet_loop_is_valid():
@@ -31,7 +31,7 @@ def test_a_quiet_loop_is_valid():
 
 @pytest.mark.parametrize(("after", "queries", "seconds", "words"), [
     (_snap(when=2.0, runnable=5, total=1400), 500, 2.0,
-     "5 runnable threads, above the 2 cores the run may use"),
+     "4 runnable threads of other work beside the run's 1, above the 2 cores"),
     (_snap(when=2.0, steal=60, total=1400), 500, 2.0, "CPU steal 15.0 %"),
     (_snap(when=2.0, total=1400, switches=int(3 * MAX_SWITCHES_PER_S)), 500, 2.0,
      "involuntary context switches"),
@@ -45,10 +45,25 @@ def test_each_sign_of_contention_makes_the_loop_invalid(after, queries, seconds,
 
 
 def test_what_the_machine_does_not_expose_is_named_not_held_against_the_loop():
-    blind = Snapshot(0.0, None, None, None, None, 0)
-    v = judge(blind, Snapshot(2.0, None, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
+    blind = Snapshot(0.0, None, None, None, None, None, 0)
+    v = judge(blind, Snapshot(2.0, None, None, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
     assert v.valid and v.unchecked == ("runnable threads", "CPU steal")
     assert "not checked: runnable threads, CPU steal" in v.note()
+
+
+def test_the_runs_own_spinning_threads_are_not_other_work():
+    """At 2 threads the thread pools spin runnable between operations: 3 runnable, all
+    ours, on 2 cores, is the run alone; one thread of other work beside it is not."""
+    ours = _snap(runnable=3, own=3)
+    assert judge(ours, _snap(when=2.0, total=1400, runnable=3, own=3), 500, 2.0, 100, 1.0, 2,
+                 threads=2).valid
+    busy = judge(ours, _snap(when=2.0, total=1400, runnable=4, own=3), 500, 2.0, 100, 1.0, 2,
+                 threads=2)
+    assert not busy.valid and "1 runnable threads of other work beside the run's 2" in \
+        busy.note()
+    # one thread beside a 1-thread run on 2 cores competes for nothing
+    assert judge(_snap(runnable=2), _snap(when=2.0, total=1400, runnable=2), 500, 2.0, 100,
+                 1.0, 2).valid
 
 
 def test_a_lagging_load_average_alone_does_not_invalidate():
@@ -87,7 +102,7 @@ def test_a_contended_run_is_marked_invalid_everywhere(tmp_path, monkeypatch, cap
     out = capsys.readouterr()
     verdicts = [r for r in _rows(run) if r["metric"] == M.TIMING_VALID.name]
     assert verdicts and all(r["value"] == "0.0" for r in verdicts)
-    assert all("9 runnable threads, above" in r["note"] for r in verdicts)
+    assert all("runnable threads of other work" in r["note"] for r in verdicts)
     assert all(r["batch_size"] == "1" for r in verdicts)
     assert {r["metric"] for r in _rows(run)} >= {
         M.LATENCY_QUERIES.name, M.LATENCY_DURATION.name, M.LATENCY_CV.name, M.LOAD_AVG.name,

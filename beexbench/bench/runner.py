@@ -296,7 +296,7 @@ class Bench:
         and its verdict; an invalid timing says why in its note."""
         queries = len(result.samples_ms)
         verdict = judge(result.before, result.after, queries, result.wall_seconds,
-                        loop.min_queries, loop.min_seconds, usable_cores())
+                        loop.min_queries, loop.min_seconds, usable_cores(), self.threads)
         fig = verdict.figures
         rows = [ctx.row(M.LATENCY_QUERIES.name, queries, source="loop", batch_size=1),
                 ctx.row(M.LATENCY_DURATION.name, result.wall_seconds, source="loop",

@@ -4,11 +4,13 @@ Valid only when the loop met both of its minimums (queries and seconds) and the
 machine was not contended while it ran, judged from readings taken before and after
 the loop (beexbench.targets.contention), outside the timed span:
 
-- load: the threads runnable before and after the loop (the instantaneous load,
-  /proc/loadavg's fourth field, this process's own included), at most the cores the run
-  may use (the process's CPU affinity): more runnable work than cores means queries
-  waited for a core. The 1-minute load average is recorded beside it, but does not
-  judge: it lags a minute behind, so a training that just ended would still count;
+- load: the run's own threads plus the threads of other work runnable before and after
+  the loop (the instantaneous load: /proc/loadavg's fourth field less this process's
+  running threads, since an OpenMP pool spins runnable between operations), at most
+  the cores the run may use (the process's CPU affinity): more runnable work than
+  cores means queries waited for a core. The 1-minute load average is recorded beside
+  it, but does not judge: it lags a minute behind, so a training that just ended
+  would still count;
 - steal: at most MAX_STEAL_PCT of the CPU time during the loop taken by the
   hypervisor;
 - preemption: at most MAX_SWITCHES_PER_S involuntary context switches of this process
@@ -53,9 +55,18 @@ def coefficient_of_variation(samples: list[float]) -> float:
     return statistics.pstdev(samples) / mean if mean > 0 else 0.0
 
 
+def _others(s: Snapshot) -> int | None:
+    """Runnable threads of other work at one reading (at least this reading thread is ours)."""
+    if s.runnable is None:
+        return None
+    own = s.own_running if s.own_running is not None else 1
+    return max(s.runnable - max(own, 1), 0)
+
+
 def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
-          min_queries: int, min_seconds: float, cores: int) -> Verdict:
-    """The verdict on one loop of `queries` queries over `seconds` seconds."""
+          min_queries: int, min_seconds: float, cores: int, threads: int = 1) -> Verdict:
+    """The verdict on one loop of `queries` queries over `seconds` seconds, of a run of
+    `threads` threads that may use `cores` cores."""
     reasons: list[str] = []
     unchecked: list[str] = []
     if queries < min_queries:
@@ -64,13 +75,14 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
         reasons.append(f"{seconds:.2f} s, shorter than the minimum {min_seconds:g} s")
     loads = [s.load1 for s in (before, after) if s.load1 is not None]
     load = max(loads) if loads else None
-    counts = [s.runnable for s in (before, after) if s.runnable is not None]
-    runnable = max(counts) if counts else None
+    counts = [n for n in map(_others, (before, after)) if n is not None]
+    others = max(counts) if counts else None
+    runnable = None if others is None else others + threads
     if runnable is None:
         unchecked.append("runnable threads")
     elif runnable > cores:
-        reasons.append(f"{runnable} runnable threads, above the {cores} cores the run may "
-                       "use")
+        reasons.append(f"{others} runnable threads of other work beside the run's {threads}, "
+                       f"above the {cores} cores the run may use")
     steal = None
     if None in (before.steal_ticks, after.steal_ticks, before.total_ticks, after.total_ticks):
         unchecked.append("CPU steal")

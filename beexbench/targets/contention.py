@@ -26,6 +26,7 @@ class Snapshot:
     when: float  # time.monotonic()
     load1: float | None  # 1-minute load average (lags: a job that just ended still shows)
     runnable: int | None  # threads runnable at this instant, this process's included
+    own_running: int | None  # of those, this process's (an OpenMP pool spins runnable)
     steal_ticks: int | None  # cumulative, all CPUs
     total_ticks: int | None  # cumulative, all CPUs
     involuntary_switches: int  # this process, all its threads
@@ -77,8 +78,28 @@ def _cpu_ticks() -> tuple[int | None, int | None]:
     return None, None
 
 
+def own_running_threads() -> int | None:
+    """This process's threads in state R (running or runnable) now: the process's own
+    /proc/self, not the machine's, so it is read directly."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    running = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        # "pid (comm) S ...": the state follows the last ')' (comm may hold spaces).
+        state = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3]
+        running += state == b"R"
+    return running
+
+
 def read_snapshot(throttled: bool | None = None) -> Snapshot:
     steal, total = _cpu_ticks()
     load1, runnable = _loadavg()
-    return Snapshot(time.monotonic(), load1, runnable, steal, total,
+    return Snapshot(time.monotonic(), load1, runnable, own_running_threads(), steal, total,
                     resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw, throttled)

@@ -17,7 +17,7 @@ def quiet_snapshot(self=None):
 
     from beexbench.targets.contention import Snapshot
 
-    return Snapshot(time.monotonic(), 0.0, 1, 1, 0, 1, 0)
+    return Snapshot(time.monotonic(), 0.0, 1, 1, 0, 1, 1, 0)
 
 
 @pytest.fixture(autouse=True, scope="session")

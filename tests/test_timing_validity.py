@@ -20,8 +20,11 @@ from beexbench.targets.contention import Snapshot, read_snapshot
 
 
 def _snap(when=0.0, runnable=1, steal=0, total=1000, switches=0, throttled=None,
-          load=0.5, own=1) -> Snapshot:
-    return Snapshot(when, load, runnable, own, steal, total, switches, throttled)
+          load=0.5, own=1, idle=None, cpu=0.0) -> Snapshot:
+    """A reading; by default the machine was idle but for this process (idle ticks follow
+    the total, so other work's CPU share is 0)."""
+    return Snapshot(when, load, runnable, own, steal, total, total if idle is None else idle,
+                    switches, cpu, throttled)
 
 
 def test_a_quiet_loop_is_valid():
@@ -30,8 +33,11 @@ def test_a_quiet_loop_is_valid():
 
 
 @pytest.mark.parametrize(("after", "queries", "seconds", "words"), [
-    (_snap(when=2.0, runnable=5, total=1400), 500, 2.0,
-     "4 runnable threads of other work beside the run's 1, above the 2 cores"),
+    (_snap(when=2.0, runnable=3, total=1400), 500, 2.0,
+     "2 runnable threads of other work beside the run, on 2 cores"),
+    # 400 ticks over 2 s on 2 cores, all busy, 100 of them this process's (1 s of CPU)
+    (_snap(when=2.0, total=1400, idle=1000, cpu=1.0), 500, 2.0,
+     "other work used 75 % of the CPU during the loop, above the 50 % the run's 1"),
     (_snap(when=2.0, steal=60, total=1400), 500, 2.0, "CPU steal 15.0 %"),
     (_snap(when=2.0, total=1400, switches=int(3 * MAX_SWITCHES_PER_S)), 500, 2.0,
      "involuntary context switches"),
@@ -45,25 +51,27 @@ def test_each_sign_of_contention_makes_the_loop_invalid(after, queries, seconds,
 
 
 def test_what_the_machine_does_not_expose_is_named_not_held_against_the_loop():
-    blind = Snapshot(0.0, None, None, None, None, None, 0)
-    v = judge(blind, Snapshot(2.0, None, None, None, None, None, 1), 500, 2.0, 100, 1.0, 2)
-    assert v.valid and v.unchecked == ("runnable threads", "CPU steal")
-    assert "not checked: runnable threads, CPU steal" in v.note()
+    blind = Snapshot(0.0, None, None, None, None, None, None, 0)
+    v = judge(blind, Snapshot(2.0, None, None, None, None, None, None, 1), 500, 2.0, 100,
+              1.0, 2)
+    assert v.valid and v.unchecked == ("runnable threads", "other work's CPU", "CPU steal")
+    assert "not checked: runnable threads, other work's CPU, CPU steal" in v.note()
 
 
 def test_the_runs_own_spinning_threads_are_not_other_work():
     """At 2 threads the thread pools spin runnable between operations: 3 runnable, all
-    ours, on 2 cores, is the run alone; one thread of other work beside it is not."""
+    ours, on 2 cores, is the run alone; other work taking CPU beside it is not."""
     ours = _snap(runnable=3, own=3)
-    assert judge(ours, _snap(when=2.0, total=1400, runnable=3, own=3), 500, 2.0, 100, 1.0, 2,
-                 threads=2).valid
-    busy = judge(ours, _snap(when=2.0, total=1400, runnable=4, own=3), 500, 2.0, 100, 1.0, 2,
-                 threads=2)
-    assert not busy.valid and "1 runnable threads of other work beside the run's 2" in \
-        busy.note()
-    # one thread beside a 1-thread run on 2 cores competes for nothing
-    assert judge(_snap(runnable=2), _snap(when=2.0, total=1400, runnable=2), 500, 2.0, 100,
-                 1.0, 2).valid
+    assert judge(ours, _snap(when=2.0, total=1400, runnable=3, own=3, idle=1000, cpu=4.0),
+                 500, 2.0, 100, 1.0, 2, threads=2).valid
+    # 400 ticks: all busy, 300 of them ours: other work took 25 % where a 2-thread run
+    # leaves nothing free
+    busy = judge(ours, _snap(when=2.0, total=1400, runnable=3, own=3, idle=1000, cpu=3.0),
+                 500, 2.0, 100, 1.0, 2, threads=2)
+    assert not busy.valid and "other work used 25 % of the CPU" in busy.note()
+    # a CPU-bound process beside a 1-thread run on 2 cores competes for nothing
+    assert judge(_snap(runnable=2), _snap(when=2.0, total=1400, runnable=2, idle=1000,
+                                          cpu=2.0), 500, 2.0, 100, 1.0, 2).valid
 
 
 def test_a_lagging_load_average_alone_does_not_invalidate():

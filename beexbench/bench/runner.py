@@ -141,20 +141,18 @@ class Bench:
         model = self.target.prepare(deployed.model)
         record = record_exits(model, split.ids.to(self.target.device()),
                               split.lengths).to_cpu()
-        depths: list[float] = []
         for policy_name in spec.policies:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
             # A policy the runtime's engine cannot decide runs another way: say which.
             pctx = replace(ctx.with_policy(policy.label),
                            runtime=policy_label(runtime, deployed.model, policy))
-            policy_rows = self.policy_rows(pctx, subdir, ckpt, model, split, record, flops,
-                                           policy, default=policy_name == spec.default_policy)
-            depths += [r["value"] for r in policy_rows
-                       if r["metric"] == M.AVG_EXIT_LAYER.name]
-            rows += policy_rows
+            rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
+                                     default=policy_name == spec.default_policy)
         # ELUE's static baseline: each policy beside the fixed-depth truncation of the same
-        # expected cost, i.e. a forced exit at the exit nearest its average exit block.
-        for k in static_depths(ckpt.model.exit_blocks, depths):
+        # expected cost (the report pairs a policy with the exit nearest its average exit
+        # block). Every depth is measured, so the static curve is whole and a run's rows do
+        # not depend on where calibration happened to land.
+        for k in static_depths(ckpt.model.exit_blocks):
             policy = make_policy(FIXED_DEPTH, k)
             pctx = replace(ctx.with_policy(policy.label),
                            runtime=policy_label(runtime, deployed.model, policy))
@@ -307,6 +305,9 @@ class Bench:
                         source="contention", batch_size=1, note=verdict.note())]
         readings = ((M.LOAD_AVG.name, "max", fig["load"], "/proc/loadavg"),
                     (M.RUNNABLE_THREADS.name, "max", fig["runnable"], "/proc/loadavg"),
+                    (M.OTHER_CPU_PCT.name, "value",
+                     None if fig["other_cpu"] is None else 100.0 * fig["other_cpu"],
+                     "/proc/stat+getrusage"),
                     (M.CPU_STEAL_PCT.name, "value", fig["steal"], "/proc/stat"),
                     (M.INVOLUNTARY_SWITCHES.name, "per_s", fig["switches_per_s"], "getrusage"),
                     (M.INVOLUNTARY_SWITCHES.name, "per_query", fig["switches_per_query"],
@@ -351,15 +352,10 @@ class Bench:
         atomic_write_text(path, buf.getvalue(), what="latency samples")
 
 
-def static_depths(exit_blocks: list[int] | tuple[int, ...], averages: list[float]) -> list[int]:
-    """The k (1-based exit count) of each fixed-depth baseline: for every policy's average
-    exit block, the exit nearest it (the shallower on a tie), each k once. None for a
-    model with a single exit, which has no depth to choose."""
-    if len(exit_blocks) < 2:
-        return []
-    chosen = {min(range(len(exit_blocks)), key=lambda i: (abs(exit_blocks[i] - avg), i)) + 1
-              for avg in averages}
-    return sorted(chosen)
+def static_depths(exit_blocks: list[int] | tuple[int, ...]) -> list[int]:
+    """The k (1-based exit count) of each fixed-depth baseline: every exit of a model with
+    more than one (a single-exit model has no depth to choose)."""
+    return list(range(1, len(exit_blocks) + 1)) if len(exit_blocks) > 1 else []
 
 
 def _looped(query, timer, loop: LoopSettings, n_inputs: int, desc: str, contention=None):

@@ -181,6 +181,8 @@ LOAD_AVG = _add(Metric("load_avg", "load", NOISY, LOWER,
                        "1-minute load average around the loop", ("max",)))
 RUNNABLE_THREADS = _add(Metric("runnable_threads", "count", NOISY, LOWER,
                                "runnable threads around the loop", ("max",)))
+OTHER_CPU_PCT = _add(Metric("other_cpu_pct", "%", NOISY, LOWER,
+                            "CPU used by other work during the loop, of all cores"))
 CPU_STEAL_PCT = _add(Metric("cpu_steal_pct", "%", NOISY, LOWER, "CPU steal during the loop"))
 INVOLUNTARY_SWITCHES = _add(Metric("involuntary_switches", "count", NOISY, LOWER,
                                    "involuntary context switches during the loop",

@@ -4,13 +4,16 @@ Valid only when the loop met both of its minimums (queries and seconds) and the
 machine was not contended while it ran, judged from readings taken before and after
 the loop (beexbench.targets.contention), outside the timed span:
 
-- load: the run's own threads plus the threads of other work runnable before and after
-  the loop (the instantaneous load: /proc/loadavg's fourth field less this process's
-  running threads, since an OpenMP pool spins runnable between operations), at most
-  the cores the run may use (the process's CPU affinity): more runnable work than
-  cores means queries waited for a core. The 1-minute load average is recorded beside
-  it, but does not judge: it lags a minute behind, so a training that just ended
-  would still count;
+- other work's CPU: the CPU time the rest of the machine used during the loop (busy
+  jiffies of /proc/stat less this process's own CPU time), as a share of all cores, at
+  most the share the run leaves free ((cores - threads) / cores) plus
+  OTHER_CPU_MARGIN: beyond that, other work took cores the run's threads needed;
+- runnable work: the threads of other work runnable just before and just after the
+  loop (/proc/loadavg's fourth field less this process's running threads, since its
+  thread pools spin runnable) below the cores the run may use: a whole machine's
+  worth of other runnable work means queries waited for a core. The 1-minute load
+  average is recorded beside it but judges nothing: it lags a minute behind, so a
+  training that just ended would still count;
 - steal: at most MAX_STEAL_PCT of the CPU time during the loop taken by the
   hypervisor;
 - preemption: at most MAX_SWITCHES_PER_S involuntary context switches of this process
@@ -29,9 +32,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from beexbench.targets.contention import Snapshot
+from beexbench.targets.contention import Snapshot, ticks_per_second
 
 MAX_STEAL_PCT = 5.0
+OTHER_CPU_MARGIN = 0.10
 MAX_SWITCHES_PER_S = 50.0
 
 
@@ -63,6 +67,19 @@ def _others(s: Snapshot) -> int | None:
     return max(s.runnable - max(own, 1), 0)
 
 
+def _other_cpu_share(before: Snapshot, after: Snapshot) -> float | None:
+    """The share of all cores' time that other work used between the two readings."""
+    fields = (before.total_ticks, after.total_ticks, before.idle_ticks, after.idle_ticks)
+    if any(f is None for f in fields):
+        return None
+    total = after.total_ticks - before.total_ticks  # type: ignore[operator]
+    if total <= 0:
+        return None
+    busy = total - (after.idle_ticks - before.idle_ticks)  # type: ignore[operator]
+    own = (after.own_cpu_s - before.own_cpu_s) * ticks_per_second()
+    return min(max((busy - own) / total, 0.0), 1.0)
+
+
 def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
           min_queries: int, min_seconds: float, cores: int, threads: int = 1) -> Verdict:
     """The verdict on one loop of `queries` queries over `seconds` seconds, of a run of
@@ -77,12 +94,19 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
     load = max(loads) if loads else None
     counts = [n for n in map(_others, (before, after)) if n is not None]
     others = max(counts) if counts else None
-    runnable = None if others is None else others + threads
-    if runnable is None:
+    if others is None:
         unchecked.append("runnable threads")
-    elif runnable > cores:
-        reasons.append(f"{others} runnable threads of other work beside the run's {threads}, "
-                       f"above the {cores} cores the run may use")
+    elif others >= cores:
+        reasons.append(f"{others} runnable threads of other work beside the run, on "
+                       f"{cores} cores")
+    share = _other_cpu_share(before, after)
+    free = max(cores - threads, 0) / cores
+    if share is None:
+        unchecked.append("other work's CPU")
+    elif share > free + OTHER_CPU_MARGIN:
+        reasons.append(f"other work used {100 * share:.0f} % of the CPU during the loop, "
+                       f"above the {100 * free:.0f} % the run's {threads} thread(s) leave "
+                       f"free on {cores} cores (+{100 * OTHER_CPU_MARGIN:.0f} %)")
     steal = None
     if None in (before.steal_ticks, after.steal_ticks, before.total_ticks, after.total_ticks):
         unchecked.append("CPU steal")
@@ -100,6 +124,7 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
     flags = [s.throttled for s in (before, after)]
     if any(flags):
         reasons.append("the board reported throttling")
-    figures = {"load": load, "runnable": runnable, "steal": steal, "switches_per_s": per_s,
+    figures = {"load": load, "runnable": others, "other_cpu": share, "steal": steal,
+               "switches_per_s": per_s,
                "switches_per_query": switches / queries if queries else None}
     return Verdict(not reasons, tuple(reasons), tuple(unchecked), figures)

@@ -153,6 +153,37 @@ def _learned_tolerance(key: str, cat: M.Metric, tol: float,
     return tol * width, f"{tol:g} of the exit span {width:.6g} {cat.unit}"
 
 
+# Learned figures that no exit policy's constant moves (every exit's own accuracy, the
+# overthinking rates, the sweeps over the whole grid): gated even where a policy
+# recalibrated, since they are stored under the model's default policy.
+CALIBRATION_FREE = (M.ACC_EXIT, M.ACC_FINAL, M.ACC_ORACLE, M.OVERTHINKING_DESTRUCTIVE,
+                    M.OVERTHINKING_WASTEFUL, M.SWEEP_ACC_POLICY, M.SWEEP_OPS_EXPECTED)
+
+
+def _calibration_key(key: str) -> str:
+    """The key of the calibrated constant of the policy a key's figure was measured under."""
+    head, sep, rest = key.partition(";")
+    model, policy = head.split("/")[:2]
+    return f"{model}/{policy}/{M.POLICY_PARAM.name}/calibrated" + sep + rest
+
+
+def recalibrated(base: dict[str, Any], current: dict[str, Any]) -> dict[str, str]:
+    """Calibration keys whose constant differs between the baseline and the run, with a
+    note. Calibration picks one grid value; where training drifts (another CPU) it may
+    pick a neighbour, and every figure measured under that policy then describes another
+    setting: reported as recalibrated, not as a regression. The fixed-depth baselines
+    and every policy-free figure are gated as usual."""
+    out = {}
+    for key, entry in base.items():
+        if key_metric(key) != M.POLICY_PARAM.name or key_stat(key) != "calibrated":
+            continue
+        now = current.get(key)
+        if now is not None and now["value"] != entry["value"]:
+            out[key] = (f"the policy calibrated to {now['value']:g} here, "
+                        f"{entry['value']:g} in the baseline: not comparable")
+    return out
+
+
 # Figures of the batch-1 loop that `timing_valid` judges.
 JUDGED = (M.LATENCY_MS.name, M.CPU_TIME_MS.name)
 
@@ -178,6 +209,7 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
     p_max = opts.noisy_p if opts.noisy_p is not None else defaults["noisy_p"]
     current = build_baseline(run)["entries"]
     spans = exit_spans(baseline["entries"])
+    moved = recalibrated(baseline["entries"], current)
     findings: list[Finding] = []
     for key, entry in baseline["entries"].items():
         metric, stat = key_metric(key), key_stat(key)
@@ -190,7 +222,10 @@ def compare(baseline: dict[str, Any], run: Run, options: Options | None = None) 
         cur = current[key]["value"]
         tol = tolerance(metric, entry, defaults, stat)
         fails = False
-        if gate == M.STRUCTURAL:
+        if _calibration_key(key) in moved and gate in (M.LEARNED, M.NOISY) \
+                and cat not in CALIBRATION_FREE:
+            status, note = "recalibrated", moved[_calibration_key(key)]
+        elif gate == M.STRUCTURAL:
             status, note = _structural(entry, cur, tol)
             fails = status != "ok"
         elif gate == M.LEARNED:

@@ -29,7 +29,9 @@ class Snapshot:
     own_running: int | None  # of those, this process's (an OpenMP pool spins runnable)
     steal_ticks: int | None  # cumulative, all CPUs
     total_ticks: int | None  # cumulative, all CPUs
+    idle_ticks: int | None  # cumulative idle and iowait, all CPUs
     involuntary_switches: int  # this process, all its threads
+    own_cpu_s: float = 0.0  # this process's CPU time so far, all its threads
     throttled: bool | None = None  # board firmware's "throttled now" (None: not readable)
 
 
@@ -59,23 +61,24 @@ def _loadavg() -> tuple[float | None, int | None]:
     return load1, runnable
 
 
-def _cpu_ticks() -> tuple[int | None, int | None]:
-    """(steal, total) jiffies of the aggregate `cpu` line of /proc/stat."""
+def _cpu_ticks() -> tuple[int | None, int | None, int | None]:
+    """(steal, total, idle + iowait) jiffies of the aggregate `cpu` line of /proc/stat."""
     probe = read_text("/proc/stat")
     if not probe.ok:
-        return None, None
+        return None, None, None
     for line in probe.value.splitlines():
         fields = line.split()
         if fields and fields[0] == "cpu":
             try:
                 ticks = [int(f) for f in fields[1:]]
             except ValueError:
-                return None, None
+                return None, None, None
             # user nice system idle iowait irq softirq steal [guest guest_nice]: guest
             # time is already counted in user, so the total stops at steal.
             steal = ticks[7] if len(ticks) > 7 else None
-            return steal, sum(ticks[:8])
-    return None, None
+            idle = sum(ticks[3:5])
+            return steal, sum(ticks[:8]), idle
+    return None, None, None
 
 
 def own_running_threads() -> int | None:
@@ -99,7 +102,16 @@ def own_running_threads() -> int | None:
 
 
 def read_snapshot(throttled: bool | None = None) -> Snapshot:
-    steal, total = _cpu_ticks()
+    steal, total, idle = _cpu_ticks()
     load1, runnable = _loadavg()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return Snapshot(time.monotonic(), load1, runnable, own_running_threads(), steal, total,
-                    resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw, throttled)
+                    idle, usage.ru_nivcsw, usage.ru_utime + usage.ru_stime, throttled)
+
+
+def ticks_per_second() -> float:
+    """The unit of /proc/stat's counters."""
+    try:
+        return float(os.sysconf("SC_CLK_TCK"))
+    except (AttributeError, OSError, ValueError):
+        return 100.0

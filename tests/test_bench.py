@@ -25,9 +25,12 @@ PER_MODEL = {"params_total", "params_binary", "model_bytes", "size_ratio_vs_fp",
              "compression_ratio"}
 PER_POLICY = {"macs_expected", "flops_expected", "bops_expected", "ops_expected",
               "flop_reduction_pct", "latency_ms", "throughput_sps", "peak_rss_mb",
-              "param_bytes_resident", "energy_j_per_sample", "idle_power_w", "acc_final",
+              "param_bytes_resident", "acc_final",
               "acc_policy", "acc_oracle", "acc_gain_from_exits_pts",
-              "overthinking_destructive_pct", "overthinking_wasteful_pct", "avg_exit_layer"}
+              "overthinking_destructive_pct", "overthinking_wasteful_pct", "avg_exit_layer",
+              "timing_valid", "latency_queries", "latency_cv"}
+# Energy is measured once per model and runtime, under its default policy.
+PER_DEFAULT_POLICY = {"energy_j_per_sample", "idle_power_w"}
 
 
 def read_rows(run: Path) -> list[dict[str, str]]:
@@ -67,6 +70,8 @@ def test_every_metric_appears_for_every_model(run_all):
         for policy in spec.policies:
             metrics = {r["metric"] for r in mine if r["policy"] == policy}
             assert PER_POLICY <= metrics, (model, policy, PER_POLICY - metrics)
+            energy = PER_DEFAULT_POLICY & metrics
+            assert energy == (PER_DEFAULT_POLICY if policy == spec.default_policy else set())
             stats = {r["stat"] for r in mine if r["policy"] == policy
                      and r["metric"] == "latency_ms"}
             assert stats == {"p50", "p90", "p99", "mean", "std"}
@@ -250,7 +255,16 @@ def test_packed_runtime_rows_are_labelled_and_accuracy_is_unchanged(run_all, tmp
             for r in read_rows(run_all) if r["runtime"] == "fake-quant"}
     accuracy = [r for r in packed if r["metric"].startswith("acc_")]
     assert accuracy
-    for r in accuracy:
+    # fixed depths are timed on the deployment paths only (not on fake-quant)
+    static = [r for r in accuracy if r["policy"].startswith("fixed-depth-")]
+    assert static
+    for r in static:
+        k = r["policy"].rsplit("-", 1)[1]
+        default = get_model_spec(r["model"]).default_policy
+        if r["metric"] == "acc_policy":
+            assert float(r["value"]) == float(fake[(r["model"], default, f"acc_exit_{k}",
+                                                    r["stat"])])
+    for r in (r for r in accuracy if not r["policy"].startswith("fixed-depth-")):
         key = (r["model"], r["policy"], r["metric"], r["stat"])
         assert float(r["value"]) == float(fake[key])
 

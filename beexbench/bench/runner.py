@@ -34,10 +34,12 @@ from beexbench.bench.resume import (
 )
 from beexbench.bench.rows import RowContext
 from beexbench.bench.runtimes import (
+    FAKE_QUANT,
     Runnable,
     applies,
     check_usable,
     deploy,
+    full_precision,
     label,
     policy_label,
     single_query,
@@ -151,8 +153,10 @@ class Bench:
         # ELUE's static baseline: each policy beside the fixed-depth truncation of the same
         # expected cost (the report pairs a policy with the exit nearest its average exit
         # block). Every depth is measured, so the static curve is whole and a run's rows do
-        # not depend on where calibration happened to land.
-        for k in static_depths(ckpt.model.exit_blocks):
+        # not depend on where calibration happened to land; on every deployment path, so
+        # not on the fake-quantized (fp32) form of a binary model.
+        deployable = runtime != FAKE_QUANT or full_precision(ckpt.model.cfg)
+        for k in static_depths(ckpt.model.exit_blocks) if deployable else []:
             policy = make_policy(FIXED_DEPTH, k)
             pctx = replace(ctx.with_policy(policy.label),
                            runtime=policy_label(runtime, deployed.model, policy))
@@ -199,7 +203,8 @@ class Bench:
                                 source="fvcore+predictions+bootstrap"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
         rows += self.calibration_rows(ctx, table.exit_layer, flops, policy, static)
-        rows += self.timing_rows(ctx, subdir, model, split, policy, full=not static)
+        rows += self.timing_rows(ctx, subdir, model, split, policy, full=not static,
+                                 energy=default)
         say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
             f"avg exit {metrics[M.AVG_EXIT_LAYER.name]:.2f}")
         return rows
@@ -236,9 +241,11 @@ class Bench:
 
     # -- timing, memory, energy ------------------------------------------------------------
     def timing_rows(self, ctx: RowContext, subdir: str, model: Runnable, split: EncodedSplit,
-                    policy: ExitPolicy, full: bool = True) -> list[dict]:
+                    policy: ExitPolicy, full: bool = True, energy: bool = True) -> list[dict]:
         device = self.target.device()
         loop = self.cfg.loop_settings()
+        if not full:  # a static baseline: half the minimum duration (its queries stay)
+            loop = replace(loop, min_seconds=loop.min_seconds / 2)
         # Each query's input is made ready before the loop (a deployment holds it ready
         # too): the timed span is the deployed object's own per-query work.
         prepare, query = single_query(model, policy)
@@ -284,7 +291,9 @@ class Bench:
         device_mb = self.target.peak_device_memory_mb()
         if device_mb is not None:
             rows.append(ctx.row(M.CUDA_MAX_ALLOC_MB.name, device_mb, source="torch.cuda"))
-        if self.cfg.energy:
+        # Energy once per model and runtime, under the default policy: its loops are the
+        # longest of a run, and another policy moves it only through the exit depth.
+        if self.cfg.energy and energy:
             rows += self.energy_rows(ctx, one, len(singles), loop)
         return rows
 
@@ -313,8 +322,9 @@ class Bench:
                     (M.INVOLUNTARY_SWITCHES.name, "per_query", fig["switches_per_query"],
                      "getrusage"))
         for metric, stat, value, source in readings:
-            if value is not None:
-                rows.append(ctx.row(metric, value, stat=stat, source=source, batch_size=1))
+            # always written, so a run's rows are the same set on every machine
+            rows.append(ctx.row(metric, value, stat=stat, source=source, batch_size=1,
+                                note="" if value is not None else "not readable here"))
         if not verdict.valid:
             self.progress(f"[{ctx.model}] {ctx.policy}: timing NOT valid: {verdict.note()}")
         return rows

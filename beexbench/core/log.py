@@ -61,6 +61,10 @@ def configure(verbosity: int = NORMAL, bars: bool = True) -> None:
     for name in PACKAGES:
         logger = logging.getLogger(name)
         logger.setLevel(level)
+        # Our handler is the only one: a library that configures the root logger (ONNX
+        # Runtime's quantizer calls logging.basicConfig on import) must not print every
+        # progress line a second time.
+        logger.propagate = False
         for handler in [h for h in logger.handlers if isinstance(h, _BarAwareHandler)]:
             logger.removeHandler(handler)
         handler = _BarAwareHandler()

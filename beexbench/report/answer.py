@@ -168,6 +168,18 @@ class Matched:
             return None
         return self.rival.p50 / self.binary.p50
 
+    @property
+    def speedup_any(self) -> float | None:
+        """Against the fastest full-precision configuration at any accuracy."""
+        if self.fastest_fp is None or self.fastest_fp.p50 is None or self.binary.p50 is None:
+            return None
+        return self.fastest_fp.p50 / self.binary.p50
+
+    @property
+    def fastest_diff(self) -> Difference | None:
+        """fastest fp - binary accuracy on the same samples."""
+        return None if self.fastest_fp is None else difference(self.fastest_fp, self.binary)
+
 
 def _reference(configs: list[Config], model: str, default: str | None) -> Config | None:
     """A binary model's reference configuration: its default policy, fastest valid runtime."""

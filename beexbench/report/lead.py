@@ -50,10 +50,21 @@ def _sentence(m: Matched) -> str:
     if facts:
         parts.append(" and ".join(facts) + ";")
     if m.rival is None:
-        fastest = m.fastest_fp.name if m.fastest_fp else "none timed"
-        parts.append(f"no full-precision configuration in this run matches its accuracy "
-                     f"({_acc(b)}), so no accuracy-matched speed-up is stated (fastest "
-                     f"full-precision configuration at any accuracy: {fastest}).")
+        f = m.fastest_fp
+        if f is None:
+            parts.append("no full-precision configuration was timed with a valid latency "
+                         "beside it, so no speed-up is stated.")
+            return " ".join(parts)
+        d = m.fastest_diff
+        speed = m.speedup_any
+        verdict = (f"{speed:.2f}x faster" if speed and speed >= 1.0
+                   else f"{1 / speed:.2f}x slower" if speed else "not comparable")
+        parts.append(
+            f"every full-precision configuration in this run is distinguishably less "
+            f"accurate than it ({_acc(b)}), so none matches its accuracy; against the "
+            f"fastest full-precision configuration at any accuracy, {f.name} at "
+            f"{_ms(f.p50)} and {_acc(f)}, its {_ms(b.p50)} is **{verdict}** while it is "
+            f"more accurate (full precision minus binary: {_diff(d)}).")
         return " ".join(parts)
     r, d = m.rival, m.diff
     assert d is not None
@@ -94,8 +105,9 @@ def _group_label(key: tuple[str, str, str], members: list[Config], several: bool
 
 MATCHED_COLUMNS = ["target", "binary model", "runtime", "policy", "accuracy [95 %]",
                    "p50", "matched fp configuration", "fp accuracy [95 %]", "fp p50",
-                   "fp - binary accuracy [95 %]", "p50 speed-up (x)", "size vs fp (x)",
-                   "expected ops vs fp (x)"]
+                   "fp - binary accuracy [95 %]", "p50 speed-up (x)",
+                   "fastest fp at any accuracy", "its p50", "speed-up vs it (x)",
+                   "size vs fp (x)", "expected ops vs fp (x)"]
 STATIC_COLUMNS = ["target", "model", "runtime", "policy", "avg exit", "accuracy [95 %]",
                   "p50", "fixed depth", "fixed accuracy [95 %]", "fixed p50",
                   "policy - fixed accuracy [95 %]", "verdict"]
@@ -134,8 +146,11 @@ def lead_section(runs: list[Run], summary: pd.DataFrame,
         blocks.append(figure)
     rows = [[m.binary.target, m.binary.model, m.binary.runtime, m.binary.policy,
              _acc(m.binary), _ms(m.binary.p50),
-             m.rival.name if m.rival else "none", _acc(m.rival) if m.rival else MISSING,
+             m.rival.name if m.rival else "none (all less accurate)",
+             _acc(m.rival) if m.rival else MISSING,
              _ms(m.rival.p50) if m.rival else MISSING, _diff(m.diff), _x(m.speedup),
+             m.fastest_fp.name if m.fastest_fp else MISSING,
+             _ms(m.fastest_fp.p50) if m.fastest_fp else MISSING, _x(m.speedup_any),
              _x(m.binary.size_ratio), _x(m.ops_ratio)] for m in matched]
     if rows:
         blocks += [Heading("Accuracy-matched speed-ups", 3),

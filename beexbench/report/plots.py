@@ -22,7 +22,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    EngFormatter,
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+)
 
 from beexbench.core.atomic import atomic_write_bytes  # noqa: E402
 from beexbench.measure import catalog as M  # noqa: E402
@@ -83,10 +88,12 @@ def _legend_outside(ax: plt.Axes, **kw: object) -> None:
 
 
 def _maybe_log_x(ax: plt.Axes, values: pd.Series) -> bool:
-    """A log axis where the values span more than a decade; returns whether it is one."""
+    """A log axis where the values span more than a decade; returns whether it is one.
+    Its ticks read as plain numbers (0.2, not 200 m: the unit is in the label)."""
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > 10.0:
         _log_x(ax)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         return True
     return False
 
@@ -117,19 +124,29 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
     df = df.dropna(subset=["x", "y"])
     if df.empty:
         return None
-    palette = _palette(sorted(df["label"].unique()))
-    fig, axes = _facets(_targets(df))
+    models = sorted(df["model"].unique())
+    palette = _palette(models)
+    policies = sorted(df["policy"].astype(str).unique())
+    markers = dict(zip(policies, "osD^vP*X<>phH8d", strict=False))
+    fig, axes = _facets(_targets(df), width=7.5, height=4.8)
     for target, ax in axes.items():
         part = df[df["target"] == target]
-        sns.scatterplot(data=part, x="x", y="y", hue="label", palette=palette, s=90, ax=ax,
-                        legend=True)
+        for _, row in part.iterrows():
+            ax.scatter(row["x"], row["y"], s=60, color=palette[row["model"]],
+                       marker=markers.get(str(row["policy"]), "o"), zorder=3)
         front = pareto_front(part, "x", "y")
         ax.step(front["x"], front["y"], where="post", color="0.3", linestyle="--",
-                linewidth=1.2, label="Pareto front", zorder=0)
+                linewidth=1.2, zorder=1)
         _log_x(ax)
         ax.set_xlabel(M.OPS_EXPECTED.header() + ", log scale")
         ax.set_ylabel(M.ACC_POLICY.header())
-        _legend_outside(ax)
+        # colour: the model; marker: the policy (ops do not depend on the runtime)
+        handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m)
+                   for m in models]
+        handles += [plt.Line2D([], [], marker=markers.get(p, "o"), linestyle="", color="0.3",
+                               label=p) for p in policies]
+        handles.append(plt.Line2D([], [], color="0.3", linestyle="--", label="Pareto front"))
+        _legend_outside(ax, handles=handles)
     return Plot(_save(fig, out_dir, "accuracy_vs_ops"), "Accuracy vs expected ops",
                 "Accuracy under each model's exit policy against the expected ops per sample "
                 "(final-only models: full depth). The dashed line is the Pareto front.")
@@ -243,7 +260,10 @@ def plot_latency(summary: pd.DataFrame, samples: pd.DataFrame, out_dir: Path) ->
 
 
 def plot_exit_depth(exits: pd.DataFrame, out_dir: Path) -> Plot | None:
-    """Share of eval samples stopping at each block, one panel per exit model and policy."""
+    """Share of eval samples stopping at each block, one panel per exit model and policy
+    (fixed depths left out: each stops every sample at its own block)."""
+    if not exits.empty:
+        exits = exits[~exits["policy"].astype(str).str.startswith("fixed-depth-")]
     if exits.empty:
         return None
     panels = exits[["target", "label"]].drop_duplicates().sort_values(["target", "label"])

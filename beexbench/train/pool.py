@@ -2,10 +2,12 @@
 
 Each model trains on its preset's fixed thread count (one for `tiny` and `small`, where
 a training step runs only about 1.5x faster on two threads than on one), so on C cores
-up to 2C / threads processes train at once. More processes than cores is deliberate:
+up to 3C / threads processes train at once. More processes than cores is deliberate:
 the OS then shares the cores between models that train at different speeds, and no core
-idles while the slowest model trains alone. Each worker writes its checkpoint to the
-cache (atomically); the caller then loads it from there.
+idles while the slowest model trains alone (the main job's five models on two cores all
+start at once: with four processes the fifth started late and finished alone). Each
+worker writes its checkpoint to the cache (atomically); the caller then loads it from
+there.
 
 Workers die with their parent, however it dies (SIGKILL included): on Linux the kernel
 sends them SIGKILL when it exits (PR_SET_PDEATHSIG), elsewhere a thread in each worker
@@ -82,7 +84,7 @@ def train_missing(requests: list[TrainRequest], data: TextDataset, cpus: int,
     if not missing:
         return
     threads = missing[0].preset_config().train_threads or cpus
-    workers = min(len(missing), 2 * cpus // threads)
+    workers = min(len(missing), 3 * cpus // threads)
     if workers < 2:
         return  # nothing to share: the caller trains them one by one
     if not quiet:

@@ -98,6 +98,27 @@ def _maybe_log_x(ax: plt.Axes, values: pd.Series) -> bool:
     return False
 
 
+MARKERS = "osD^vP*X<>phH8d"
+
+
+def _encoding(df: pd.DataFrame, marked: str) -> tuple[dict[str, tuple], dict[str, str]]:
+    """A colour per model and a marker per value of `marked` (runtime or policy): a
+    legend of one entry per series outgrows the figure once runs hold dozens of them."""
+    keys = sorted(df[marked].astype(str).unique())
+    return (_palette(sorted(df["model"].unique())),
+            dict(zip(keys, MARKERS * (len(keys) // len(MARKERS) + 1), strict=False)))
+
+
+def _encoding_handles(palette: dict[str, tuple], markers: dict[str, str]) -> list:
+    """Legend entries for `_encoding`, and the Pareto front's line."""
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=c, label=m)
+               for m, c in palette.items()]
+    handles += [plt.Line2D([], [], marker=mk, linestyle="", color="0.3", label=k)
+                for k, mk in markers.items()]
+    handles.append(plt.Line2D([], [], color="0.3", linestyle="--", label="Pareto front"))
+    return handles
+
+
 def _palette(labels: list[str]) -> dict[str, tuple]:
     colors = sns.color_palette("tab10", n_colors=max(len(labels), 1))
     return dict(zip(labels, colors, strict=False))
@@ -124,10 +145,7 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
     df = df.dropna(subset=["x", "y"])
     if df.empty:
         return None
-    models = sorted(df["model"].unique())
-    palette = _palette(models)
-    policies = sorted(df["policy"].astype(str).unique())
-    markers = dict(zip(policies, "osD^vP*X<>phH8d", strict=False))
+    palette, markers = _encoding(df, "policy")
     fig, axes = _facets(_targets(df), width=7.5, height=4.8)
     for target, ax in axes.items():
         part = df[df["target"] == target]
@@ -141,12 +159,7 @@ def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:
         ax.set_xlabel(M.OPS_EXPECTED.header() + ", log scale")
         ax.set_ylabel(M.ACC_POLICY.header())
         # colour: the model; marker: the policy (ops do not depend on the runtime)
-        handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m)
-                   for m in models]
-        handles += [plt.Line2D([], [], marker=markers.get(p, "o"), linestyle="", color="0.3",
-                               label=p) for p in policies]
-        handles.append(plt.Line2D([], [], color="0.3", linestyle="--", label="Pareto front"))
-        _legend_outside(ax, handles=handles)
+        _legend_outside(ax, handles=_encoding_handles(palette, markers))
     return Plot(_save(fig, out_dir, "accuracy_vs_ops"), "Accuracy vs expected ops",
                 "Accuracy under each model's exit policy against the expected ops per sample "
                 "(final-only models: full depth). The dashed line is the Pareto front.")
@@ -163,10 +176,7 @@ def plot_accuracy_vs_latency(summary: pd.DataFrame, out_dir: Path) -> Plot | Non
         return None
     verdict = pd.to_numeric(df.get(M.TIMING_VALID.name), errors="coerce")
     df["valid"] = ~(verdict == 0) if verdict is not None else True
-    models = sorted(df["model"].unique())
-    palette = _palette(models)
-    runtimes = sorted(df["runtime"].astype(str).unique())
-    markers = dict(zip(runtimes, "osD^vP*X<>", strict=False))
+    palette, markers = _encoding(df, "runtime")
     fig, axes = _facets(_targets(df), width=7.5, height=4.8)
     for target, ax in axes.items():
         part = df[df["target"] == target]
@@ -183,11 +193,7 @@ def plot_accuracy_vs_latency(summary: pd.DataFrame, out_dir: Path) -> Plot | Non
         logged = _maybe_log_x(ax, part["x"])
         ax.set_xlabel(M.LATENCY_MS.header("p50") + (", log scale" if logged else ""))
         ax.set_ylabel(M.ACC_POLICY.header())
-        handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m)
-                   for m in models]
-        handles += [plt.Line2D([], [], marker=markers[r], linestyle="", color="0.3", label=r)
-                    for r in runtimes]
-        handles.append(plt.Line2D([], [], color="0.3", linestyle="--", label="Pareto front"))
+        handles = _encoding_handles(palette, markers)
         if not df["valid"].all():
             handles.append(plt.Line2D([], [], marker="o", linestyle="", markerfacecolor="none",
                                       color="0.3", label="timing not valid"))

@@ -189,7 +189,8 @@ class Bench:
         rows = [ctx.row(m, v, source="predictions") for m, v in metrics.items()]
         rows += [ctx.row(m, v, stat=stat, source="predictions+bootstrap")
                  for m, stat, v in table.evidence()]
-        expected = expected_counts(flops.per_exit, table.exit_distribution())
+        shares = table.exit_distribution()
+        expected = expected_counts(flops.per_exit, shares)
         last = flops.per_exit[max(flops.per_exit)]
         rows += [ctx.row(m, v, source="fvcore+predictions") for m, v in expected.items()]
         rows.append(ctx.row(M.FLOP_REDUCTION.name,
@@ -202,7 +203,7 @@ class Bench:
             rows.append(ctx.row(M.FLOP_REDUCTION.name, value, stat=stat,
                                 source="fvcore+predictions+bootstrap"))
         rows += self.sweep_rows(ctx, record, split, flops, policy)
-        rows += self.calibration_rows(ctx, table.exit_layer, flops, policy, static)
+        rows += self.calibration_rows(ctx, shares, flops, policy, static)
         rows += self.timing_rows(ctx, subdir, model, split, policy, full=not static,
                                  energy=default)
         say(f"[{ctx.model}] {policy.describe()}: acc {metrics[M.ACC_POLICY.name]:.2f}% "
@@ -225,13 +226,13 @@ class Bench:
                                 source="fvcore+predictions"))
         return rows
 
-    def calibration_rows(self, ctx: RowContext, exit_layer: list[int], flops: FlopReport,
+    def calibration_rows(self, ctx: RowContext, shares: dict[int, float], flops: FlopReport,
                          policy: ExitPolicy, static: bool) -> list[dict]:
-        """Where the policy's samples stop (a share per exit), and its calibrated constant
-        beside its grid's ends: what shows a policy that acts as a fixed depth."""
-        n = max(len(exit_layer), 1)
-        rows = [ctx.row(M.EXIT_SHARE.at(k), 100.0 * sum(1 for e in exit_layer if e == k) / n,
-                        source="predictions") for k in sorted(flops.per_exit)]
+        """Where the policy's samples stop (`shares`: the predictions' exit distribution,
+        as a % per exit), and its calibrated constant beside its grid's ends: what shows a
+        policy that acts as a fixed depth."""
+        rows = [ctx.row(M.EXIT_SHARE.at(k), 100.0 * shares.get(k, 0.0), source="predictions")
+                for k in sorted(flops.per_exit)]
         grid = type(policy).grid
         if policy.param_name and grid and not static:
             rows += [ctx.row(M.POLICY_PARAM.name, value, stat=stat, source="calibration")

@@ -35,11 +35,12 @@ if TYPE_CHECKING:
 Rule = Callable[[Sequence[float], Sequence[int]], tuple[bool, int]]
 
 
-def _f32(value: float):  # noqa: ANN202  (a numpy float32 scalar)
-    """`value` as torch compares a float32 tensor with it: rounded to float32."""
+def _float32() -> type:
+    """numpy's float32: a value as torch compares a float32 tensor with it. Bound once
+    per rule, so the rules' per-query work does no import."""
     import numpy as np
 
-    return np.float32(value)
+    return np.float32
 
 
 def normalized_entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -178,13 +179,14 @@ class EntropyDrop(ExitPolicy):
 
     def rule(self) -> Rule:
         # float32 throughout, as decide computes on float32 tensors.
-        delta, tiny = _f32(self.param), _f32(1e-12)
+        f32 = _float32()
+        delta, tiny = f32(self.param), f32(1e-12)
 
         def decide_one(entropy, preds):
             n = len(entropy)
             if n < 2:
                 return False, n - 1
-            prev, cur = _f32(entropy[n - 2]), _f32(entropy[n - 1])
+            prev, cur = f32(entropy[n - 2]), f32(entropy[n - 1])
             drop = (prev - cur) / max(prev, tiny)
             return bool(drop < delta), n - 2 if cur > prev else n - 1
 
@@ -205,8 +207,9 @@ class EntropyThreshold(ExitPolicy):
         return entropy[-1] < self.param, use
 
     def rule(self) -> Rule:
-        tau = _f32(self.param)
-        return lambda entropy, preds: (bool(_f32(entropy[-1]) < tau), len(entropy) - 1)
+        f32 = _float32()
+        tau = f32(self.param)
+        return lambda entropy, preds: (bool(f32(entropy[-1]) < tau), len(entropy) - 1)
 
 
 @_register("pabee-patience")

@@ -4,6 +4,8 @@
 #include "kernels.h"
 #include "model.h"
 
+#include <torch/extension.h>
+
 #include <pybind11/stl.h>
 
 namespace py = pybind11;

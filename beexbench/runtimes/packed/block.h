@@ -2,7 +2,7 @@
 // encoder blocks and exit heads as C++ objects that hold their tensors.
 #pragma once
 
-#include <torch/extension.h>
+#include <torch/types.h>
 
 #include <optional>
 #include <string>

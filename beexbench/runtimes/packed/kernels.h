@@ -1,7 +1,7 @@
 // The packed kernels of kernels.cpp, for the native block engine (block.cpp).
 #pragma once
 
-#include <torch/extension.h>
+#include <torch/types.h>
 
 #include <optional>
 

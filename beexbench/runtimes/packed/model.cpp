@@ -8,6 +8,8 @@
 
 #include "model.h"
 
+#include <torch/utils.h>
+
 #include <cstring>
 #include <numeric>
 #include <utility>

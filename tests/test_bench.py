@@ -299,3 +299,22 @@ def test_bad_seeds_exit_2(tmp_path, capsys, argv, why):
     assert main(["bench", "--target", "cpu", "--out", str(tmp_path / "r"), *argv, *FAST]) == 2
     assert why in _one_line(capsys)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_binary_model_is_timed_on_the_packed_engine_not_as_fake_quant(tmp_path,
+                                                                       checkpoint_cache):
+    """With packed in the run, beexformer's fake-quant rows hold accuracy and counts
+    but no timing; with fake-quant alone, they are timed."""
+    both = tmp_path / "both"
+    assert main(["bench", "--target", "cpu", "--models", "beexformer", "--no-energy",
+                 "--runtimes", "fake-quant,packed", "--out", str(both), *BENCH_FAST]) == 0
+    rows = list(csv.DictReader((both / "results.csv").open()))
+    fake = {r["metric"] for r in rows if r["runtime"] == "fake-quant"}
+    packed = {r["metric"] for r in rows if r["runtime"].startswith("packed")}
+    assert "acc_policy" in fake and "model_bytes" in fake
+    assert "latency_ms" not in fake and "latency_ms" in packed
+    alone = tmp_path / "alone"
+    assert main(["bench", "--target", "cpu", "--models", "beexformer", "--no-energy",
+                 "--out", str(alone), *BENCH_FAST]) == 0
+    rows = list(csv.DictReader((alone / "results.csv").open()))
+    assert "latency_ms" in {r["metric"] for r in rows}

@@ -107,3 +107,27 @@ def test_an_empty_value_without_a_note_is_refused(run_with_a_gap: Path, capsys) 
     assert main(["report", str(run_with_a_gap), "--out", str(run_with_a_gap.parent / "r")]) == 2
     err = capsys.readouterr().err
     assert "value is empty and no note says why" in err and len(err.strip().splitlines()) == 1
+
+
+class _CountingMeter:
+    """A meter that counts its spans: 1 J a span, over 0.5 s."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def start(self) -> None:
+        self.spans += 1
+
+    def stop(self) -> EnergyReading:
+        return EnergyReading(1.0, 0.5, "fake", True)
+
+
+def test_an_idle_baseline_read_once_is_reused_not_read_again() -> None:
+    from beexbench.measure.energy import measure_energy
+
+    meter = _CountingMeter()
+    first = measure_energy(meter, lambda i: None, 4, 0.0)
+    assert meter.spans == 2  # the loop, then the idle baseline
+    second = measure_energy(meter, lambda i: None, 4, 0.0, idle=first.idle)
+    assert meter.spans == 3 and second.idle is first.idle
+    assert second.idle_power_w == pytest.approx(2.0)

@@ -123,3 +123,30 @@ def test_a_contended_run_is_marked_invalid_everywhere(tmp_path, monkeypatch, cap
     report = build_report([run], tmp_path / "report").markdown.read_text()
     assert "Timings that are not valid" in report and "timing not valid" in report
     assert "NOT VALID" in report
+
+
+def test_a_loop_disturbed_once_runs_again_and_says_how_many_loops_ran(tmp_path, monkeypatch,
+                                                                      checkpoint_cache):
+    """The first batch-1 loop is contended (its two readings show other runnable work),
+    every later one is quiet: the figure kept is the second loop's, valid, after 2 loops."""
+    readings = iter([_snap(runnable=9), _snap(when=1.0, runnable=9)])
+    monkeypatch.setattr(Target, "contention",
+                        lambda self: next(readings, _snap(when=2.0, total=1400)))
+    run = tmp_path / "run"
+    assert main(["bench", "--target", "cpu", "--models", "fp-transformer", "--no-energy",
+                 "--out", str(run), *BENCH_FAST]) == 0
+    rows = _rows(run)
+    attempts = [r["value"] for r in rows if r["metric"] == M.LATENCY_ATTEMPTS.name]
+    valid = [r["value"] for r in rows if r["metric"] == M.TIMING_VALID.name]
+    assert [float(a) for a in attempts] == [2.0] and [float(v) for v in valid] == [1.0]
+
+
+def test_a_loop_contended_every_time_stops_after_the_last_attempt(tmp_path, monkeypatch,
+                                                                   checkpoint_cache):
+    monkeypatch.setattr(Target, "contention", lambda self: _snap(runnable=9))
+    run = tmp_path / "run"
+    assert main(["bench", "--target", "cpu", "--models", "fp-transformer", "--no-energy",
+                 "--out", str(run), *BENCH_FAST]) == 0
+    rows = _rows(run)
+    assert [float(r["value"]) for r in rows if r["metric"] == M.LATENCY_ATTEMPTS.name] == [3.0]
+    assert [float(r["value"]) for r in rows if r["metric"] == M.TIMING_VALID.name] == [0.0]

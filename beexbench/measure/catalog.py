@@ -175,6 +175,8 @@ LATENCY_DURATION = _add(Metric("latency_duration_s", "s", NOISY, NONE,
                                "duration of the batch-1 loop"))
 LATENCY_CV = _add(Metric("latency_cv", "ratio", NOISY, LOWER,
                          "coefficient of variation of batch-1 latency"))
+LATENCY_ATTEMPTS = _add(Metric("latency_attempts", "count", NOISY, LOWER,
+                               "batch-1 loops run: a loop judged not valid runs again"))
 TIMING_VALID = _add(Metric("timing_valid", "bool", NOISY, HIGHER,
                            "batch-1 timing valid (minimums met, machine not contended)"))
 LOAD_AVG = _add(Metric("load_avg", "load", NOISY, LOWER,

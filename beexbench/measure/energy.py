@@ -1,7 +1,8 @@
 """Energy per sample: a timed loop under the target's meter, minus an idle baseline.
 
-The idle baseline is measured with the same meter over a span of the same length
-with nothing running, and both figures are reported, so a reader can see how much
+The idle baseline is measured with the same meter over a span as long as the loop
+with nothing running (a run reads it once and scales it to each loop's duration),
+and both figures are reported, so a reader can see how much
 of the gross figure is the machine's floor. Where the idle baseline exceeds the
 loop's figure the net figure is no measurement: it is left empty, with the reason.
 """
@@ -58,10 +59,19 @@ class EnergyResult:
         return self.gross.estimated or self.idle.estimated
 
 
+def measure_idle(meter: EnergyMeter, seconds: float) -> EnergyReading:
+    """The meter over `seconds` with nothing running: the idle baseline."""
+    meter.start()
+    time.sleep(seconds)
+    return meter.stop()
+
+
 def measure_energy(meter: EnergyMeter, query: Callable[[int], object], n_inputs: int,
                    min_seconds: float, samples_per_query: int = 1,
-                   on_progress: Callable[[float], None] | None = None) -> EnergyResult:
-    """Run queries for at least min_seconds under the meter, then idle for as long.
+                   on_progress: Callable[[float], None] | None = None,
+                   idle: EnergyReading | None = None) -> EnergyResult:
+    """Run queries for at least min_seconds under the meter, then idle for as long,
+    unless `idle` is a baseline read earlier (a run reads one and reuses it).
 
     `on_progress(seconds)` hears of the time passed, a tenth of a second at a time."""
     count = 0
@@ -78,9 +88,9 @@ def measure_energy(meter: EnergyMeter, query: Callable[[int], object], n_inputs:
                 on_progress(round(elapsed - reported, 1))
                 reported = elapsed
         gross = meter.stop()
-    meter.start()
-    time.sleep(gross.seconds)
-    idle = meter.stop()
+    fresh = idle is None
+    if idle is None:
+        idle = measure_idle(meter, gross.seconds)
     if on_progress:
-        on_progress(round(max(0.0, min_seconds - reported) + gross.seconds, 1))
+        on_progress(round(max(0.0, min_seconds - reported) + (idle.seconds if fresh else 0), 1))
     return EnergyResult(gross, idle, count * samples_per_query)

@@ -14,6 +14,7 @@ down: predictions/seed-<S>/, samples/seed-<S>/.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -65,17 +66,25 @@ class Run:
     def run_ids(self) -> list[str]:
         return sorted(set(self.results["run_id"]))
 
+    @functools.cached_property
+    def _first_runtimes(self) -> dict[str, str]:
+        # Read once: the readers below ask per file, and a run holds thousands of rows.
+        firsts = self.results.drop_duplicates("model")
+        return {str(m): str(r) for m, r in zip(firsts["model"], firsts["runtime"],
+                                                strict=True)}
+
+    @functools.cached_property
+    def _only_seed(self) -> str:
+        seeds = sorted(set(self.results["seed"]))
+        return seeds[0] if len(seeds) == 1 else ""
+
     def first_runtime(self, model: str) -> str | None:
         """The runtime whose files carry no runtime folder: the model's first measured."""
-        rows = self.results[self.results["model"] == model]
-        return None if rows.empty else str(rows["runtime"].iloc[0])
+        return self._first_runtimes.get(model)
 
     def file_seed(self, seed: str) -> str:
         """The seed of a file: its folder's, or in a one-seed run the run's only seed."""
-        if seed:
-            return seed
-        seeds = sorted(set(self.results["seed"]))
-        return seeds[0] if len(seeds) == 1 else ""
+        return seed or self._only_seed
 
     def all_samples(self) -> list[tuple[str, str, str | None, pd.DataFrame]]:
         """(model, seed, runtime, raw samples) of every samples file."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from beexbench.measure import catalog as M
+from beexbench.models.exits import FIXED_DEPTH
 
 # Identity of one model instance in one run; a summary row adds `policy`.
 INSTANCE = ("run_id", "model", "target", "runtime", "host", "dataset", "preset", "seed")
@@ -211,7 +212,9 @@ def _degenerate(rows: pd.DataFrame, policy: str) -> dict[str, object]:
     if shares:
         k = max(shares, key=lambda b: (shares[b], -b))
         top = shares[k]
-        if len(shares) > 1 and top >= DEGENERATE_SHARE_PCT:
+        # A fixed-depth baseline stops every sample at one exit by design: no flag.
+        static = policy.startswith(f"{FIXED_DEPTH}-")
+        if len(shares) > 1 and top >= DEGENERATE_SHARE_PCT and not static:
             reasons.append(f"acts as a fixed depth {k} ({top:.1f} % of samples stop at "
                            f"exit {k})")
     param = {s: float(v) for m, s, v in zip(own["metric"], own["stat"], own["value"],

@@ -56,3 +56,17 @@ def test_a_worker_is_tied_to_its_parent_before_torch_loads():
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr or "beexbench.train.pool imports torch at its top"
+
+
+def test_the_longest_trainings_start_first_and_equals_keep_their_order():
+    from dataclasses import replace
+
+    from beexbench.train.pool import longest_first
+
+    base = TrainRequest("fp-transformer", "synthetic-2", "tiny")
+    recipe = base.recipe()[0]
+    short, long_, other_short = (replace(base, model=m, recipe_override=replace(recipe, epochs=e))
+                                 for m, e in (("beexformer", 2), ("binarybert", 5),
+                                              ("fp-transformer-ee", 2)))
+    assert [r.model for r in longest_first([short, long_, other_short])] == [
+        "binarybert", "beexformer", "fp-transformer-ee"]

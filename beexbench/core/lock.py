@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from beexbench.core.atomic import cannot_write
 from beexbench.core.errors import UsageError
+
+
+class LockBusy(UsageError):
+    """The lock is held by a live process (`holder`: its pid, where the file names it)."""
+
+    def __init__(self, message: str, holder: int | None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class DirLock:
@@ -34,7 +44,7 @@ class DirLock:
                 holder = _read_pid(fd)
                 os.close(fd)
                 who = f"process {holder}" if holder else "another process"
-                raise UsageError(f"{what} is in use by {who}") from None
+                raise LockBusy(f"{what} is in use by {who}", holder) from None
             except OSError as exc:
                 os.close(fd)
                 raise UsageError(f"{what}: cannot lock {path} ({exc.strerror})") from None
@@ -56,6 +66,27 @@ class DirLock:
                 raise cannot_write("the lock", path, exc) from None
             return cls(path, fd)
         raise UsageError(f"{what}: cannot take its lock {path}")
+
+    @classmethod
+    def wait_for(cls, path: Path, what: str, timeout: float,
+                 on_wait: Callable[[int | None], None] | None = None) -> DirLock:
+        """`take`, waiting up to `timeout` seconds while a live process holds it (then
+        LockBusy); `on_wait(holder)` hears once that it waits. A holder that dies lets it
+        go at once (the kernel drops its lock)."""
+        told = False
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return cls.take(path, what)
+            except LockBusy as busy:
+                if time.monotonic() >= deadline:
+                    who = f"process {busy.holder}" if busy.holder else "another process"
+                    raise LockBusy(f"{what}: gave up after {timeout:g} s waiting for {who}, "
+                                   f"which holds {path}", busy.holder) from None
+                if not told and on_wait is not None:
+                    on_wait(busy.holder)
+                told = True
+                time.sleep(0.2)
 
     def release(self) -> None:
         if self._fd is None:

@@ -27,6 +27,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any
 import torch
 
 from beexbench.core.errors import UsageError
+from beexbench.core.lock import DirLock
 from beexbench.models.bitpack import unpack_signs, words_for
 
 log = logging.getLogger(__name__)
@@ -225,6 +227,29 @@ def _failure_reason(exc: BaseException) -> str:
     return reason if len(reason) <= 160 else reason[:157] + "..."
 
 
+# How long a build waits for another process's build of the same kernels (a cold build
+# takes about a minute on two cores) before it gives up and runs on the fallback.
+BUILD_WAIT_S = 600.0
+
+
+def clear_killed_build(build_dir: Path) -> bool:
+    """Remove a build folder that torch's lock file says a build never finished in (call
+    it holding the build's DirLock: then no live build is in there); True if removed."""
+    if not (build_dir / "lock").exists():
+        return False
+    log.info("removing a packed-kernels build that was killed before it finished")
+    # Moved aside first: compilers the killed build left running still write there.
+    stale = build_dir.with_name(f"{build_dir.name}.killed-{os.getpid()}")
+    build_dir.rename(stale)
+    shutil.rmtree(stale, ignore_errors=True)
+    return True
+
+
+def _say_waiting(holder: int | None) -> None:
+    who = f"process {holder}" if holder else "another process"
+    log.info("waiting for the packed kernels' build lock, held by %s", who)
+
+
 def build_native() -> Backend:
     """Compile (or load the cached build of) the native kernels; raises on failure."""
     from torch.utils import cpp_extension
@@ -233,15 +258,25 @@ def build_native() -> Backend:
     source = "\n".join(path.read_text() for path in (*SOURCES, *HEADERS))
     key = _build_key(flags, source)
     build_dir = _cache_root() / key
-    build_dir.mkdir(parents=True, exist_ok=True)
-    module = cpp_extension.load(
-        name=f"beexbench_packed_{key}",
-        sources=[str(path) for path in SOURCES],
-        extra_cflags=flags,
-        extra_ldflags=["-fopenmp"],
-        build_directory=str(build_dir),
-        verbose=False,
-    )
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Our lock around torch's: the kernel drops ours when its holder dies, however it
+    # dies. torch's own (a `lock` file in the build folder) stays behind a killed build,
+    # and every later build would wait on it forever.
+    lock = DirLock.wait_for(build_dir.with_name(f"{key}.lock"), "the packed kernels' build",
+                            BUILD_WAIT_S, on_wait=_say_waiting)
+    try:
+        clear_killed_build(build_dir)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        module = cpp_extension.load(
+            name=f"beexbench_packed_{key}",
+            sources=[str(path) for path in SOURCES],
+            extra_cflags=flags,
+            extra_ldflags=["-fopenmp"],
+            build_directory=str(build_dir),
+            verbose=False,
+        )
+    finally:
+        lock.release()
     return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, module.embedding,
                    self_checked=True, engine=module)
 

@@ -35,17 +35,13 @@ from beexbench.bench.resume import (
 )
 from beexbench.bench.rows import RowContext
 from beexbench.bench.runtimes import (
-    FAKE_QUANT,
-    PACKED,
     Runnable,
     applies,
     check_usable,
     deploy,
     full_precision,
-    label,
-    policy_label,
     single_query,
-    why_not,
+    timed_here,
 )
 from beexbench.core.atomic import atomic_write_text
 from beexbench.core.errors import UsageError
@@ -66,6 +62,7 @@ from beexbench.models.registry import ModelSpec, get_model_spec
 from beexbench.results.layout import RUN_FORMAT, RUN_FORMAT_KEY
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore
+from beexbench.runtimes.registry import get_runtime
 from beexbench.targets.base import EnergyReading, EnergyUnavailable, Target
 from beexbench.targets.contention import usable_cores
 from beexbench.targets.environment import environment, git_sha, host
@@ -127,17 +124,14 @@ class Bench:
         for runtime in runtimes:
             ctx = RowContext(self.run_id, git_sha(), host(), self.target.name,
                              self.device_name, name, self.cfg.preset, self.cfg.dataset,
-                             self.cfg.split, spec.default_policy, self.threads, label(runtime),
+                             self.cfg.split, spec.default_policy, self.threads,
+                             get_runtime(runtime).label(),
                              seed)
             # Files go under seed-<S>/ in a run of several seeds; the model's first runtime
             # keeps the names directly there, each further one gets a folder of its own.
             subdir = runtime_subdir(self.cfg.seeds, seed, ctx.runtime,
                                     first=runtime == runtimes[0])
-            # A binary model's fake-quant form is fp32 emulation, which no deployment
-            # runs: where the packed engine runs it in this run, only its accuracy and
-            # counts are recorded under fake-quant, and its speed is the engine's.
-            timed = (runtime != FAKE_QUANT or full_precision(ckpt.model.cfg)
-                     or PACKED not in runtimes)
+            timed = timed_here(runtime, ckpt.model.cfg, runtimes)
             rows += self.runtime_rows(ctx, runtime, subdir, ckpt, spec, split, flops, timed)
         return rows
 
@@ -146,12 +140,13 @@ class Bench:
                      timed: bool = True) -> list[dict]:
         if len(self.cfg.runtimes) > 1:
             self.progress(f"[{ctx.model}] runtime {ctx.runtime}"
-                          + ("" if timed else f" (accuracy only: timed on {PACKED})"))
+                          + ("" if timed else " (accuracy only: timed where it is deployed)"))
         artifacts = self.store.root / "artifacts" / seed_dir(self.cfg.seeds, ctx.seed)
         deployed = deploy(runtime, ckpt.model, ctx.model, artifacts, self.threads)
         # Rows say which engine ran them: policy-independent ones as the default policy's.
-        ctx = replace(ctx, runtime=policy_label(
-            runtime, deployed.model, make_policy(spec.default_policy)))
+        engine = get_runtime(runtime)
+        ctx = replace(ctx, runtime=engine.policy_label(deployed.model,
+                                                       make_policy(spec.default_policy)))
         rows = [ctx.row(f.metric, f.value, source=f.source) for f in deployed.figures]
         rows += self.per_exit_rows(ctx, flops)
         model = self.target.prepare(deployed.model)
@@ -161,7 +156,7 @@ class Bench:
             policy = make_policy(policy_name, ckpt.policy_param(policy_name))
             # A policy the runtime's engine cannot decide runs another way: say which.
             pctx = replace(ctx.with_policy(policy.label),
-                           runtime=policy_label(runtime, deployed.model, policy))
+                           runtime=engine.policy_label(deployed.model, policy))
             rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
                                      default=policy_name == spec.default_policy, timed=timed)
         # ELUE's static baseline: each policy beside the fixed-depth truncation of the same
@@ -169,11 +164,11 @@ class Bench:
         # block). Every depth is measured, so the static curve is whole and a run's rows do
         # not depend on where calibration happened to land; on every deployment path, so
         # not on the fake-quantized (fp32) form of a binary model.
-        deployable = runtime != FAKE_QUANT or full_precision(ckpt.model.cfg)
+        deployable = engine.deploys_binary or full_precision(ckpt.model.cfg)
         for k in static_depths(ckpt.model.exit_blocks) if deployable and timed else []:
             policy = make_policy(FIXED_DEPTH, k)
             pctx = replace(ctx.with_policy(policy.label),
-                           runtime=policy_label(runtime, deployed.model, policy))
+                           runtime=engine.policy_label(deployed.model, policy))
             rows += self.policy_rows(pctx, subdir, ckpt, model, split, record, flops, policy,
                                      default=False, static=True)
         return rows
@@ -422,18 +417,20 @@ def _offline(loop: LoopSettings) -> LoopSettings:
                         min_seconds=loop.min_seconds / 2, batch_size=loop.batch_size)
 
 
-def _build_kernels_aside(plan: dict[str, tuple[str, ...]],
-                         requests: list[TrainRequest]) -> threading.Thread | None:
-    """Start compiling the packed kernels (most of a minute from an empty cache) beside
-    the training that comes first, when the run needs both: they share the cores, and
+def _build_runtimes_aside(plan: dict[str, tuple[str, ...]],
+                          requests: list[TrainRequest]) -> threading.Thread | None:
+    """Start each planned runtime's one-time build (the packed kernels: most of a minute
+    from an empty cache) beside the training that comes first: they share the cores, and
     the build no longer adds its own minute after training."""
-    if not requests or not any(PACKED in runtimes for runtimes in plan.values()):
+    names = list(dict.fromkeys(r for runtimes in plan.values() for r in runtimes))
+    if not requests or not names:
         return None
-    from beexbench.runtimes.packed.kernels import get_backend
 
-    # get_backend() never raises (a failed build is the fallback, with a warning) and
-    # caches what it built: the measurements after training find it ready.
-    thread = threading.Thread(target=get_backend, name="packed-kernels-build", daemon=True)
+    def build() -> None:
+        for name in names:
+            get_runtime(name).build()
+
+    thread = threading.Thread(target=build, name="runtime-builds", daemon=True)
     thread.start()
     return thread
 
@@ -455,7 +452,8 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         plan[name] = tuple(r for r in cfg.runtimes if applies(r, spec))
         for runtime in cfg.runtimes:
             if runtime not in plan[name]:
-                progress(f"[{name}] runtime {runtime} skipped: {why_not(runtime)}")
+                progress(f"[{name}] runtime {runtime} skipped: "
+                         f"{get_runtime(runtime).why_not()}")
     if not any(plan.values()):
         raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
@@ -477,7 +475,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
         pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
         requests = [bench.train_request(name, seed) for name, seed in pending]
-        build = _build_kernels_aside(plan, requests)
+        build = _build_runtimes_aside(plan, requests)
         train_missing(requests, data, bench.threads, quiet)
         if build is not None:
             build.join()

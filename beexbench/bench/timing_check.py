@@ -38,6 +38,8 @@ from beexbench.data.registry import load_dataset
 from beexbench.measure.latency import LoopSettings, run_until
 from beexbench.models.exits import ExitPolicy, make_policy
 from beexbench.models.registry import get_model_spec
+from beexbench.runtimes.onnx.deploy import OnnxRuntime
+from beexbench.runtimes.registry import get_runtime
 from beexbench.targets.registry import get_target
 from beexbench.train.loop import TrainRequest, train_model
 
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="fp-transformer-ee")
     parser.add_argument("--policy", default=None, help="default: the model's own")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runtimes", default=",".join(RUNTIMES))
+    parser.add_argument("--runtimes", default=",".join(RUNTIMES.names()))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="per round and loop")
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             prepare, query = single_query(model, policy)
             inputs = [prepare(x) for x in raw]
             bare = query
-            if runtime.startswith("ort"):
+            if isinstance(get_runtime(runtime), OnnxRuntime):
                 bare = bare_onnx_query(Path(tmp) / f"{args.model}.{runtime}", threads, policy)
             ours, theirs, empty = [], [], []
             with torch.inference_mode():

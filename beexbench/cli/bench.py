@@ -11,11 +11,9 @@ from beexbench.config import MAX_SEED
 from beexbench.core.errors import UsageError
 from beexbench.core.ranges import check_int
 from beexbench.measure.latency import LoopSettings
+from beexbench.runtimes.registry import RUNTIMES  # light: --help lists them without torch
 
 DEFAULTS = BenchConfig()
-# The bench runtimes, named here so that --help needs no torch (beexbench.bench.runtimes
-# imports it); a test holds the two lists equal.
-RUNTIME_NAMES = ("fake-quant", "packed", "ort", "ort-int8")
 LOOP_HELP = {
     "warmup": "untimed queries before each loop",
     "min_queries": "each latency loop runs at least this many queries",
@@ -54,11 +52,11 @@ def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from beexbench.bench.runner import run_bench
-    from beexbench.bench.runtimes import parse_runtimes
     from beexbench.config import PRESETS
     from beexbench.models.registry import resolve_models
     from beexbench.results.rundir import load_run
     from beexbench.results.summary import build_summary, console_table
+    from beexbench.runtimes.registry import parse_runtimes
 
     PRESETS.get(args.preset)
     cfg = BenchConfig(
@@ -150,7 +148,7 @@ def add_measure_options(p: argparse.ArgumentParser, threads: str, loop: str) -> 
     and `loop` say where their defaults come from."""
     p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
                    help=f"comma-separated, each model under every one that applies to it: "
-                        f"{', '.join(RUNTIME_NAMES)}")
+                        f"{', '.join(RUNTIMES.names())}")
     p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
                    help=f"intra-op threads (default: {threads})")
     for name, text in LOOP_HELP.items():

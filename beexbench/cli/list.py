@@ -1,10 +1,10 @@
-"""`beexbench list {models,datasets,policies,targets,presets}`: names and descriptions."""
+"""`beexbench list {models,datasets,policies,targets,runtimes,presets}`: names and descriptions."""
 
 from __future__ import annotations
 
 import argparse
 
-KINDS = ("models", "datasets", "policies", "targets", "presets")
+KINDS = ("models", "datasets", "policies", "targets", "runtimes", "presets")
 
 
 def described(kind: str) -> list[tuple[str, str]]:
@@ -21,6 +21,10 @@ def described(kind: str) -> list[tuple[str, str]]:
         from beexbench.models.exits import POLICIES
 
         return [(n, POLICIES.describe(n)) for n in POLICIES.names()]
+    if kind == "runtimes":
+        from beexbench.runtimes.registry import RUNTIMES
+
+        return [(n, RUNTIMES.describe(n)) for n in RUNTIMES.names()]
     if kind == "presets":
         from beexbench.config import PRESETS
 

@@ -22,11 +22,11 @@ def _names(text: str, option: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays light (no torch, no ray).
-    from beexbench.bench.runtimes import parse_runtimes
     from beexbench.cli.bench import loop_from_args, seeds_from_args
     from beexbench.config import PRESETS
     from beexbench.core.errors import UsageError
     from beexbench.models.registry import resolve_models
+    from beexbench.runtimes.registry import parse_runtimes
     from beexbench.sweep.config import SweepConfig
     from beexbench.sweep.runner import run_sweep
     from beexbench.targets.registry import TARGETS

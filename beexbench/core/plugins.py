@@ -1,11 +1,12 @@
 """Local plugin modules: `--include MODULE` and `BEEXBENCH_PLUGINS=mod1,mod2`.
 
-A plugin is a module that registers models, datasets, policies or targets when imported
-(`beexbench.models.registry.register_model`, `DATASETS.register`, `POLICIES.register`,
-`TARGETS.register`). Each name is a dotted module importable from sys.path or the
-working directory, or a path to a `.py` file. Installed packages reach the registries
-through entry points instead (beexbench.core.registry). Worker processes (beexbench.train.pool)
-import the same plugins again, so the models they train are registered there too.
+A plugin is a module that registers models, datasets, policies, targets or runtimes when
+imported (`beexbench.models.registry.register_model`, `DATASETS.register`,
+`POLICIES.register`, `TARGETS.register`, `RUNTIMES.register`). Each name is a dotted
+module importable from sys.path or the working directory, or a path to a `.py` file.
+Installed packages reach the registries through entry points instead
+(beexbench.core.registry). Worker processes (beexbench.train.pool) import the same
+plugins again, so the models they train are registered there too.
 """
 
 from __future__ import annotations

@@ -1,14 +1,70 @@
-"""Shared fixtures: tiny presets, synthetic data, a checkpoint cache per test session."""
+"""Shared fixtures and helpers of every test folder (tests/README.md says where a test goes).
+
+- paths: REPO, README, FIXTURES, SYSROOTS;
+- one synthetic run: SYNTHETIC_RUN, the module that writes run directories without
+  training (tests/fixtures/runs/synthetic_run.py), also as the `synthetic_run` fixture;
+- one sysroot tree: the `sysroot` fixture points beexbench's machine readers at a fake
+  tree (a name under tests/fixtures/sysroots, or any folder);
+- one one-line-error check: `one_line(err)`, and `error_line(capsys)` that asserts it and
+  returns the line;
+- tiny presets, synthetic data and one checkpoint cache per test session.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+FIXTURES = REPO / "tests" / "fixtures"
+SYSROOTS = FIXTURES / "sysroots"
+
+
+def _load_synthetic_run() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("synthetic_run",
+                                                  FIXTURES / "runs" / "synthetic_run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SYNTHETIC_RUN = _load_synthetic_run()
+
+
+def one_line(err: str) -> bool:
+    """What a refused command prints: exactly one line, and no traceback."""
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and "Traceback" not in err
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line a refused command printed to stderr (asserted to be one line)."""
+    err = capsys.readouterr().err.strip()
+    assert one_line(err), err
+    return err
+
+
+@pytest.fixture
+def sysroot(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | Path], Path]:
+    """`sysroot(tree)`: beexbench reads /proc, /sys and the board's files from `tree`
+    (a name under tests/fixtures/sysroots, or a folder) for the rest of the test."""
+
+    def use(tree: str | Path) -> Path:
+        root = tree if isinstance(tree, Path) else SYSROOTS / tree
+        monkeypatch.setenv("BEEXBENCH_SYSROOT", str(root))
+        return root
+
+    return use
 
 
 def quiet_snapshot(self=None):
@@ -77,12 +133,6 @@ def run_all(tmp_path_factory: pytest.TempPathFactory, checkpoint_cache: Path) ->
 
 
 @pytest.fixture(scope="session")
-def synthetic_run():
-    """The fixture module that writes synthetic run directories (tests/fixtures/runs)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def synthetic_run() -> ModuleType:
+    """The module that writes synthetic run directories (SYNTHETIC_RUN)."""
+    return SYNTHETIC_RUN

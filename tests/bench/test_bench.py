@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BENCH_FAST
+from conftest import BENCH_FAST, error_line
 
 from beexbench.bench.predictions import read_predictions
 from beexbench.cli.main import main
@@ -182,25 +182,19 @@ def test_packed_artifact_gives_the_same_predictions(run_all, checkpoint_cache):
         assert torch.equal(a.preds, b.preds)
 
 
-def _one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
-    return err
-
-
 def test_existing_run_directory_without_resume_is_refused_and_kept(run_all, capsys):
     before = (run_all / "results.csv").read_bytes()
     assert main(["bench", "--target", "cpu", "--models", "fp-transformer", "--out",
                  str(run_all), *FAST]) == 2
-    assert "already exists" in _one_line(capsys)
+    assert "already exists" in error_line(capsys)
     assert (run_all / "results.csv").read_bytes() == before
 
 
 def test_unknown_and_unavailable_targets_exit_2(tmp_path, capsys):
     assert main(["bench", "--target", "tpu", "--out", str(tmp_path / "a"), *FAST]) == 2
-    assert "unknown target 'tpu'; valid:" in _one_line(capsys)
+    assert "unknown target 'tpu'; valid:" in error_line(capsys)
     assert main(["bench", "--target", "cuda", "--out", str(tmp_path / "b"), *FAST]) == 2
-    assert "target 'cuda' is not available" in _one_line(capsys)
+    assert "target 'cuda' is not available" in error_line(capsys)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
@@ -208,7 +202,7 @@ def test_unwritable_out_exits_2(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
     assert main(["bench", "--target", "cpu", "--out", str(blocker / "run"), *FAST]) == 2
-    assert "--out" in _one_line(capsys)
+    assert "--out" in error_line(capsys)
     assert blocker.read_text() == "keep me"
 
 
@@ -297,7 +291,7 @@ def test_seeds_write_a_seed_column_per_seed_files_and_evidence(tmp_path, checkpo
 ])
 def test_bad_seeds_exit_2(tmp_path, capsys, argv, why):
     assert main(["bench", "--target", "cpu", "--out", str(tmp_path / "r"), *argv, *FAST]) == 2
-    assert why in _one_line(capsys)
+    assert why in error_line(capsys)
     assert not (tmp_path / "r").exists()
 
 

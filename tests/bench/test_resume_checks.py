@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import BENCH_FAST
+from conftest import BENCH_FAST, error_line
 
 from beexbench.cli.main import main
 
@@ -47,12 +47,6 @@ def _lines_of(run: Path, model: str) -> list[str]:
 def _snapshot(run: Path) -> dict[str, bytes]:
     return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*"))
             if p.is_file() and p.name != "run.lock"}
-
-
-def _one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def _copy(finished: Path, tmp_path: Path) -> Path:
@@ -159,14 +153,14 @@ def test_damaged_run_is_refused_then_repaired(finished, tmp_path, capsys, case):
     before = _snapshot(run)
     capsys.readouterr()
     assert main([*ARGV, "--out", str(run), "--resume"]) == 2
-    line = _one_line(capsys)
+    line = error_line(capsys)
     assert says in line and str(run) in line, line
     assert _snapshot(run) == before, "a refused resume changed the run"
 
     code = main([*ARGV, "--out", str(run), "--resume", "--repair"])
     if remeasured is None:
         assert code == 2
-        assert str(run) in _one_line(capsys)
+        assert str(run) in error_line(capsys)
         return
     assert code == 0
     assert _keys(run) == _keys(finished)
@@ -195,14 +189,14 @@ def test_resume_into_a_folder_that_is_no_run_is_refused(tmp_path, capsys):
     (folder / "notes.txt").write_text("my notes")
     (folder / "results.csv").write_text("my,own\n1,2\n")
     assert main([*ARGV, "--out", str(folder), "--resume"]) == 2
-    assert "not a beexbench run directory" in _one_line(capsys)
+    assert "not a beexbench run directory" in error_line(capsys)
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "results.csv"]
     assert (folder / "results.csv").read_text() == "my,own\n1,2\n"
 
 
 def test_repair_needs_resume(tmp_path, capsys):
     assert main([*ARGV, "--out", str(tmp_path / "r"), "--repair"]) == 2
-    assert "--resume" in _one_line(capsys)
+    assert "--resume" in error_line(capsys)
     assert not (tmp_path / "r").exists()
 
 

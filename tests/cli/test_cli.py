@@ -1,4 +1,5 @@
 import pytest
+from conftest import README, REPO, one_line
 
 from beexbench.cli.main import main
 
@@ -35,14 +36,14 @@ def test_unknown_names_exit_2_with_one_line_listing_valid_choices(argv, named, c
         raise SystemExit(main(argv))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and named in err
+    assert one_line(err) and named in err
     assert "valid" in err or "choose from" in err
 
 
 def test_unknown_policy_exits_2(tiny_checkpoint, capsys):
     assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy", "nope"]) == 2
     err = capsys.readouterr().err
-    assert "unknown policy 'nope'; valid:" in err and len(err.strip().splitlines()) == 1
+    assert "unknown policy 'nope'; valid:" in err and one_line(err)
 
 
 # -- the command line as users of pytest, nox and asv expect it ---------------------------
@@ -75,7 +76,7 @@ def test_near_miss_model_name_suggests_the_right_one(capsys):
     assert main(["bench", "--models", "beexformer_a1", "--dataset", "synthetic-2",
                  "--preset", "tiny"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(
+    assert one_line(err) and err.startswith(
         "beexbench: error: unknown model 'beexformer_a1'; valid: ")
     assert err.endswith("; did you mean 'beexformer-a1'?")
 
@@ -87,7 +88,7 @@ def test_near_miss_command_and_choice_suggest_too(capsys):
             main(argv)
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and err.endswith(expected)
+        assert one_line(err) and err.endswith(expected)
 
 
 def test_list_shows_a_description_for_every_name(capsys):
@@ -153,11 +154,15 @@ def test_every_option_has_help_and_shows_its_default(monkeypatch):
             assert "tiny: warmup 3, min_queries 20, min_seconds 0.2" in text
 
 
-def test_bench_runtime_names_match_the_runtimes():
-    from beexbench.bench.runtimes import RUNTIMES
-    from beexbench.cli.bench import RUNTIME_NAMES
+def test_bench_help_lists_the_registered_runtimes(capsys):
+    from beexbench.cli.main import main
+    from beexbench.runtimes.registry import RUNTIMES
 
-    assert RUNTIME_NAMES == RUNTIMES
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"{', '.join(RUNTIMES.names())}" in text
+    assert RUNTIMES.names()[:4] == ["fake-quant", "packed", "ort", "ort-int8"]
 
 
 def test_bench_defaults_come_from_the_config_dataclass():
@@ -174,11 +179,10 @@ def test_readme_command_section_matches_the_parser():
     """Every option of every command is in the README's synopsis, and nothing else is."""
     import argparse
     import re
-    from pathlib import Path
 
     from beexbench.cli.main import COMMON, build_parser
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (README).read_text()
     section = readme.split("## Command line", 1)[1].split("```", 2)[1]
     documented: dict[str, set[str]] = {}  # command ("" for the global line) -> flags
     current = ""
@@ -257,7 +261,7 @@ def test_report_refuses_an_existing_output_without_force(tmp_path, capsys, synth
     (out / "report.md").write_text("kept")
     assert main(["report", str(run), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--force" in err and str(out) in err
+    assert one_line(err) and "--force" in err and str(out) in err
     assert (out / "report.md").read_text() == "kept"
 
 
@@ -269,7 +273,7 @@ def test_bench_force_refuses_a_directory_that_is_not_a_run(tmp_path, capsys,
     assert main(["bench", "--models", "fp-transformer", "--dataset", "synthetic-2",
                  "--preset", "tiny", "--out", str(out), "--force", "--no-energy"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "not a run directory" in err
+    assert one_line(err) and "not a run directory" in err
     assert (out / "notes.txt").read_text() == "kept"
 
 
@@ -278,14 +282,13 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first line is written
     try:
         done = subprocess.run([sys.executable, "-m", "beexbench", "list", "models"],
                               stdout=write, stderr=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[1])
+                              cwd=REPO)
     finally:
         os.close(write)
     assert done.returncode == 0 and done.stderr == ""

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import one_line
 
 from beexbench.bench.config import BenchConfig
 from beexbench.cli.main import main
@@ -21,7 +22,7 @@ BENCH = ["bench", "--target", "cpu", "--models", "fp-transformer", "--dataset", 
 def _fails(argv: list[str], capsys) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert one_line(err)
     return err
 
 

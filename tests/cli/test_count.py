@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import one_line
 
 from beexbench.cli.main import main
 from beexbench.config import PRESETS
@@ -77,4 +78,4 @@ def test_bad_input_is_one_line_and_exit_2(argv, named, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     err = captured.err.strip()
-    assert len(err.splitlines()) == 1 and named in err
+    assert one_line(err) and named in err

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, one_line
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -48,18 +49,12 @@ number_text = (st.sampled_from(["nan", "NaN", "inf", "-inf", "1e999", "-0", "0",
                | st.floats().map(repr))
 
 
-def _one_line(text: str) -> None:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-
-
 def _usage_or_ok(call) -> object:
     """The call's value, or None after checking its UsageError is one line."""
     try:
         return call()
     except UsageError as exc:
-        _one_line(str(exc))
+        assert one_line(str(exc)), exc
         return None
 
 
@@ -163,7 +158,7 @@ def test_fuzz_splits_json(splits: dict) -> None:
 def baseline_base(tmp_path_factory) -> dict:
     import importlib.util
     spec = importlib.util.spec_from_file_location(
-        "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
+        "synthetic_run", FIXTURES / "runs" / "synthetic_run.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     run = module.write_run(tmp_path_factory.mktemp("fuzzrun"), models=["fp-transformer"])
@@ -237,7 +232,7 @@ def test_fuzz_bench_numbers(monkeypatch_module, option: str, text: str) -> None:
             code, err = 0, ""
         assert code in (0, 2)
         if code == 2:
-            _one_line(err)
+            assert one_line(err), err
         assert not out.exists() and list(root.iterdir()) == []
 
 
@@ -251,7 +246,7 @@ def test_fuzz_train_seed(monkeypatch_module, text: str) -> None:
         code, err = 0, ""
     assert code in (0, 2)
     if code == 2:
-        _one_line(err)
+        assert one_line(err), err
 
 
 @FUZZ
@@ -266,7 +261,7 @@ def test_fuzz_eval_param(monkeypatch_module, tiny_checkpoint, policy: str, text:
             code, err = 0, ""
         assert code in (0, 2)
         if code == 2:
-            _one_line(err)
+            assert one_line(err), err
         assert list(root.iterdir()) == []
 
 

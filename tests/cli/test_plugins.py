@@ -1,5 +1,6 @@
 """Plugins: modules named by BEEXBENCH_PLUGINS / --include, and entry points of installed
-packages, add models, datasets, policies and targets without a change to beexbench."""
+packages, add models, datasets, policies, targets and runtimes without a change to
+beexbench."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import README, one_line
 
 from beexbench.cli.main import main
 from beexbench.core import plugins
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 FAST = ["--preset", "tiny", "--warmup", "1", "--min-queries", "3", "--min-seconds", "0",
         "--batch-size", "16", "--threads", "1", "--no-energy"]
 
@@ -25,15 +26,17 @@ def registries(monkeypatch):
     from beexbench.data.registry import DATASETS, dataset_names
     from beexbench.models.exits import POLICIES
     from beexbench.models.registry import MODELS, model_names
+    from beexbench.runtimes.registry import RUNTIMES
     from beexbench.targets.registry import TARGETS
 
     model_names(), dataset_names()  # the built-ins first, as a command would see them
-    for registry in (MODELS, DATASETS, POLICIES, TARGETS, PRESETS):
+    for registry in (MODELS, DATASETS, POLICIES, TARGETS, PRESETS, RUNTIMES):
         registry.names()
         monkeypatch.setattr(registry, "_items", dict(registry._items))
     monkeypatch.setattr(plugins, "_loaded", [])
     before = set(sys.modules)
-    yield {"models": MODELS, "datasets": DATASETS, "policies": POLICIES, "targets": TARGETS}
+    yield {"models": MODELS, "datasets": DATASETS, "policies": POLICIES, "targets": TARGETS,
+           "runtimes": RUNTIMES}
     for name in set(sys.modules) - before:
         if "plugin" in name:
             del sys.modules[name]
@@ -50,7 +53,7 @@ def readme_plugin(tmp_path: Path) -> Path:
     section = text.split("## Add your own model / dataset / policy / target", 1)[1]
     section = section.split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     imports = [line for block in blocks for line in block.splitlines()
                if line.startswith(("import ", "from "))]
     bodies = ["\n".join(line for line in block.splitlines()
@@ -69,10 +72,20 @@ def test_readme_examples_as_a_plugin_list_and_bench(tmp_path, monkeypatch, capsy
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv(plugins.ENV, "readme_plugin")
     for kind, name in (("models", "fp-transformer-wide"), ("datasets", "yes-no"),
-                       ("policies", "max-prob"), ("targets", "cpu-1thread")):
+                       ("policies", "max-prob"), ("targets", "cpu-1thread"),
+                       ("runtimes", "eager-fp32")):
         assert main(["list", kind]) == 0
         assert listed(capsys)[name].strip(), kind
     assert registries["policies"].get("max-prob")().name == "max-prob"
+
+    # The README's runtime: full-precision models only, its rows under its own name.
+    mixed = tmp_path / "mixed"
+    assert main(["bench", "-q", "--target", "cpu", "--models", "fp-transformer,beexformer",
+                 "--dataset", "yes-no", "--runtimes", "eager-fp32", "--out", str(mixed),
+                 *FAST]) == 0
+    rows = list(csv.DictReader((mixed / "results.csv").open()))
+    assert {(r["model"], r["runtime"]) for r in rows} == {("fp-transformer", "eager-fp32")}
+    assert "latency_ms" in {r["metric"] for r in rows}
 
     out = tmp_path / "run"
     assert main(["bench", "-q", "--target", "cpu-1thread", "--models", "fp-transformer-wide",
@@ -97,7 +110,7 @@ def test_readme_examples_as_a_plugin_list_and_bench(tmp_path, monkeypatch, capsy
                  "--dataset", "yes-no", "--runtimes", "fake-quant,packed", "--out", str(out),
                  "--resume", *FAST[:5], "5", *FAST[6:]]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
+    assert one_line(err)
     assert "loop.min_queries (run: 3, now: 5)" in err and "min_seconds" not in err
 
 
@@ -170,5 +183,5 @@ def test_eval_refuses_a_policy_it_cannot_calibrate(tiny_checkpoint, tmp_path, ca
     assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--policy", "gridless",
                  "--out", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "no calibrated x" in err and "--param" in err
+    assert one_line(err) and "no calibrated x" in err and "--param" in err
     assert not (tmp_path / "e").exists()

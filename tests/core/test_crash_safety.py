@@ -9,17 +9,14 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
-from conftest import BENCH_FAST
+from conftest import BENCH_FAST, REPO
 
 from beexbench.core.errors import UsageError
 from beexbench.results.layout import RUN_LOCK
 from beexbench.results.store import RunStore
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _gone(proc: psutil.Process) -> bool:
@@ -174,3 +171,53 @@ def test_force_replaces_a_run_and_holds_it_throughout(tmp_path):
     finally:
         store.release()
     assert list(run.iterdir()) == []
+
+
+def test_a_waiter_takes_the_lock_when_its_holder_dies(tmp_path):
+    """A build killed while it holds the lock never blocks the next one: the kernel drops
+    a dead holder's lock, and the waiter is told once that it waits."""
+    from beexbench.core.lock import DirLock
+
+    path = tmp_path / "build.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
+         "from beexbench.core.lock import DirLock; DirLock.take(Path(sys.argv[1]), 'x'); "
+         "print('held', flush=True); time.sleep(60)", str(path)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        heard = []
+        threading.Timer(0.5, holder.kill).start()
+        lock = DirLock.wait_for(path, "the build", 30.0, on_wait=heard.append)
+        assert heard == [holder.pid]
+        assert path.read_text() == str(os.getpid())
+        lock.release()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_waiter_gives_up_after_its_bound_with_one_line(tmp_path):
+    from beexbench.core.lock import DirLock, LockBusy
+
+    path = tmp_path / "build.lock"
+    held = DirLock.take(path, "the build")
+    try:
+        with pytest.raises(LockBusy, match=r"gave up after 0.3 s waiting for process \d+"):
+            DirLock.wait_for(path, "the build", 0.3)
+    finally:
+        held.release()
+
+
+def test_a_build_folder_a_killed_build_left_is_cleared(tmp_path):
+    """torch's own lock file in a build folder outlives a killed build; under our lock no
+    live build is in there, so the folder is moved aside and removed."""
+    from beexbench.runtimes.packed.kernels import clear_killed_build
+
+    build = tmp_path / "0123abcd"
+    build.mkdir()
+    (build / "kernels.o").write_bytes(b"half")
+    assert not clear_killed_build(build) and build.exists()  # no lock: a finished build
+    (build / "lock").write_bytes(b"")
+    assert clear_killed_build(build)
+    assert not build.exists() and list(tmp_path.iterdir()) == []

@@ -9,7 +9,6 @@ raise them.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 import shutil
 import signal
@@ -19,17 +18,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import BENCH_FAST
+from conftest import BENCH_FAST, REPO, SYNTHETIC_RUN, error_line
 
 from beexbench.cli.main import main
 from beexbench.core.atomic import atomic_write_text, replace_dir, sweep_temps
 from beexbench.core.errors import UsageError
 
-REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-synthetic_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic_run)
+synthetic_run = SYNTHETIC_RUN
 
 
 def _enospc(path: object = None) -> OSError:
@@ -75,12 +70,6 @@ def _temps(folder: Path) -> list[Path]:
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
-
-
-def _one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err and "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def test_full_disk_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
@@ -153,7 +142,7 @@ def test_bench_on_a_full_disk_is_one_line_and_resumes(tmp_path, capsys, fail_int
             "--no-energy", "--out", str(run), *BENCH_FAST]
     fail_into(lambda dst: dst.name == "beexformer.safetensors")
     assert main(argv) == 2
-    line = _one_line(capsys)
+    line = error_line(capsys)
     assert line == (f"beexbench: error: cannot write packed artifact "
                     f"{run / 'artifacts' / 'beexformer.safetensors'}: No space left on device")
     assert _temps(run) == [] and not (run / "run.lock").exists()
@@ -168,7 +157,7 @@ def test_eval_on_a_full_disk_is_one_line(tiny_checkpoint, tmp_path, capsys, fail
     fail_into(lambda dst: dst.name == "predictions.csv")
     out = tmp_path / "eval"
     assert main(["eval", "--checkpoint", str(tiny_checkpoint.path), "--out", str(out)]) == 2
-    assert f"cannot write predictions {out / 'predictions.csv'}: No space" in _one_line(capsys)
+    assert f"cannot write predictions {out / 'predictions.csv'}: No space" in error_line(capsys)
     assert _temps(tmp_path) == []
 
 
@@ -180,7 +169,7 @@ def test_regress_update_on_a_full_disk_keeps_the_baseline(tmp_path, capsys, fail
     capsys.readouterr()
     fail_into(lambda dst: dst == baseline)
     assert main(["regress", "--baseline", str(baseline), str(run), "--update"]) == 2
-    assert f"cannot write baseline {baseline}: No space" in _one_line(capsys)
+    assert f"cannot write baseline {baseline}: No space" in error_line(capsys)
     assert baseline.read_bytes() == before and _temps(tmp_path) == []
 
 
@@ -221,7 +210,7 @@ def test_report_on_a_full_disk_keeps_the_old_report(tmp_path, capsys, fail_into)
     capsys.readouterr()
     fail_into(lambda dst: dst == out)
     assert main(["report", str(run), "--out", str(out), "--force"]) == 2
-    assert f"cannot write report {out}: No space" in _one_line(capsys)
+    assert f"cannot write report {out}: No space" in error_line(capsys)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([run.name, "report"])
 
@@ -259,7 +248,7 @@ def test_report_out_inside_a_run_directory_is_refused(tmp_path, capsys):
     before = _snapshot(run)
     for out in (run, run / "predictions", run / "new" / "deeper"):
         assert main(["report", str(run), "--out", str(out)]) == 2
-        assert f"--out {out}: inside the run directory" in _one_line(capsys)
+        assert f"--out {out}: inside the run directory" in error_line(capsys)
     assert _snapshot(run) == before
 
 
@@ -269,5 +258,5 @@ def test_report_out_holding_other_files_is_refused(tmp_path, capsys):
     out.mkdir()
     (out / "notes.txt").write_text("keep")
     assert main(["report", str(run), "--out", str(out)]) == 2
-    assert "holds notes.txt" in _one_line(capsys)
+    assert "holds notes.txt" in error_line(capsys)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

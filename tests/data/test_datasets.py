@@ -1,6 +1,7 @@
 import bz2
 
 import pytest
+from conftest import one_line
 
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
@@ -72,7 +73,7 @@ def test_glue_bad_label_names_file_and_line_through_the_cli(tmp_path, capsys, ch
                  "--data-dir", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
+    assert one_line(err)
     assert "SST-2/train.tsv: line 3: bad label 'positive'" in err
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import one_line
 
 from beexbench.cli.main import main
 from beexbench.data.glue import load_glue
@@ -33,7 +34,7 @@ def _train_fails(tmp_path: Path, capsys) -> str:
                  "tiny", "--data-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert one_line(err)
     return err
 
 

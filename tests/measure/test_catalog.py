@@ -8,10 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from beexbench.measure import catalog as M
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 def test_every_row_of_a_full_bench_run_is_catalogued_with_its_unit(run_all):

@@ -4,12 +4,12 @@ summary, report and regress carry the gap instead of a negative figure."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from conftest import SYNTHETIC_RUN, one_line
 
 from beexbench.bench.rows import RowContext
 from beexbench.cli.main import main
@@ -20,10 +20,7 @@ from beexbench.results.rundir import load_run
 from beexbench.results.summary import build_summary, console_table
 from beexbench.targets.base import EnergyReading
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-synthetic_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic_run)
+synthetic_run = SYNTHETIC_RUN
 
 
 def _result(gross_j: float, idle_j: float) -> EnergyResult:
@@ -106,7 +103,7 @@ def test_an_empty_value_without_a_note_is_refused(run_with_a_gap: Path, capsys) 
     (run_with_a_gap / "results.csv").write_text(text)
     assert main(["report", str(run_with_a_gap), "--out", str(run_with_a_gap.parent / "r")]) == 2
     err = capsys.readouterr().err
-    assert "value is empty and no note says why" in err and len(err.strip().splitlines()) == 1
+    assert "value is empty and no note says why" in err and one_line(err)
 
 
 class _CountingMeter:

@@ -81,11 +81,11 @@ def test_a_lagging_load_average_alone_does_not_invalidate():
     assert v.valid and v.figures["load"] == 3.9
 
 
-def test_the_reader_takes_load_and_steal_from_the_sysroot(tmp_path, monkeypatch):
+def test_the_reader_takes_load_and_steal_from_the_sysroot(tmp_path, sysroot):
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc" / "loadavg").write_text("7.25 6.00 5.00 3/200 999\n")
     (tmp_path / "proc" / "stat").write_text("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 1 2\n")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
+    sysroot(tmp_path)
     snap = read_snapshot()
     assert snap.load1 == 7.25 and snap.runnable == 3
     assert snap.steal_ticks == 35 and snap.total_ticks == 1000
@@ -96,13 +96,13 @@ def _rows(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_a_contended_run_is_marked_invalid_everywhere(tmp_path, monkeypatch, capsys,
+def test_a_contended_run_is_marked_invalid_everywhere(sysroot, tmp_path, monkeypatch, capsys,
                                                       checkpoint_cache):
     """A fake load reader: the machine reports a load average of 12 around every loop."""
     root = tmp_path / "sysroot"
     (root / "proc").mkdir(parents=True)
     (root / "proc" / "loadavg").write_text("12.00 11.00 10.00 9/300 4242\n")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(root))
+    sysroot(root)
     monkeypatch.setattr(Target, "contention", lambda self: read_snapshot())
     run = tmp_path / "run"
     assert main(["bench", "--target", "cpu", "--models", "fp-transformer,beexformer",

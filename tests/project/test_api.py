@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import README, one_line
 
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
 from beexbench.results.layout import CONFIG, RUN_FORMAT_KEY
 from beexbench.results.rundir import load_run
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _api_block() -> str:
@@ -42,7 +40,7 @@ def test_a_run_of_another_format_is_refused_with_one_line(synthetic_run, tmp_pat
         load_run(run)
     assert main(["report", str(run), "--out", str(tmp_path / "report")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "run format 99" in err
+    assert one_line(err) and "run format 99" in err
     assert not (tmp_path / "report").exists()
 
 

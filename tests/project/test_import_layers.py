@@ -12,8 +12,10 @@ import ast
 from collections import deque
 from pathlib import Path
 
+from conftest import REPO
+
 PACKAGE = "beexbench"
-SOURCE = Path(__file__).resolve().parents[1] / PACKAGE
+SOURCE = REPO / PACKAGE
 
 # importer -> imported -> where the importer imports it ("module:line", one per import)
 Graph = dict[str, dict[str, list[str]]]

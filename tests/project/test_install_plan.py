@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -18,7 +18,7 @@ from beexbench.install_plan import (
     torch_pins,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 CONSTRAINTS = ROOT / DEFAULT_CONSTRAINTS
 
 

@@ -3,21 +3,18 @@ figure without a value round-trips as null."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from conftest import SYNTHETIC_RUN, one_line
 
 from beexbench.cli.main import main
 from beexbench.regress.baseline import build_baseline, load_baseline, write_baseline
 from beexbench.results.rundir import load_run
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-synthetic_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic_run)
+synthetic_run = SYNTHETIC_RUN
 
 HEAD = '{"format": "beexbench-baseline", "version": 2, '
 ENTRY = '"a/b/c/d": {"gate": "noisy", "value": 1.0, "unit": "ms"'
@@ -31,7 +28,7 @@ def run(tmp_path: Path) -> Path:
 def _regress_fails(baseline: Path, run: Path, capsys) -> str:
     assert main(["regress", "--baseline", str(baseline), str(run)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert one_line(err)
     assert str(baseline) in err
     return err
 

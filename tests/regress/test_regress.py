@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, SYNTHETIC_RUN
 
 from beexbench.cli import regress as regress_cmd
 from beexbench.cli.main import main
@@ -23,10 +23,7 @@ from beexbench.regress.baseline import (
 from beexbench.regress.compare import compare
 from beexbench.results.rundir import load_run
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-synthetic_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic_run)
+synthetic_run = SYNTHETIC_RUN
 write_run = synthetic_run.write_run
 
 
@@ -313,7 +310,7 @@ def test_mann_whitney_on_shifted_samples_is_significant():
 def test_committed_baseline_catches_one_byte_and_five_points():
     """The committed baseline's own tolerances: 1 byte of any model_bytes and 5 points of
     any acc_final lie outside them, so nudged by that much it fails."""
-    path = Path(__file__).resolve().parent.parent / "results" / "baseline.json"
+    path = REPO / "results" / "baseline.json"
     data = load_baseline(str(path))
     defaults = {**DEFAULTS, **data["defaults"]}
     sized = accs = 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SYNTHETIC_RUN
 
 from beexbench.cli import report as report_cmd
 from beexbench.core.errors import UsageError
@@ -17,10 +17,7 @@ from beexbench.report.fmt import format_tolerance, format_value
 from beexbench.report.plots import pareto_front
 from beexbench.results.summary import BY_COLUMN, HEADLINE_COLUMNS, column_header
 
-_spec = importlib.util.spec_from_file_location(
-    "synthetic_run", Path(__file__).parent / "fixtures" / "runs" / "synthetic_run.py")
-synthetic_run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(synthetic_run)
+synthetic_run = SYNTHETIC_RUN
 write_run = synthetic_run.write_run
 
 

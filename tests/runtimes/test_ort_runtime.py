@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BENCH_FAST
+from conftest import BENCH_FAST, error_line
 
 from beexbench.bench.predictions import encode_split, predict, read_predictions
-from beexbench.bench.runtimes import label
 from beexbench.cli.main import main
 from beexbench.data.registry import load_dataset
 from beexbench.measure import catalog as M
@@ -24,6 +23,7 @@ from beexbench.models.registry import get_model_spec
 from beexbench.report.build import build_report
 from beexbench.results.rundir import load_run
 from beexbench.results.summary import BEST_FP_RUNTIME, BEST_SPEEDUP, FP_MODEL, build_summary
+from beexbench.runtimes.registry import get_runtime
 from beexbench.train.loop import TrainRequest, train_model
 
 pytest.importorskip("onnxruntime")
@@ -62,7 +62,7 @@ def _eager(model: str):
 def test_rows_for_every_applicable_model_and_runtime(ort_run):
     run, progress = ort_run
     rows = _rows(run)
-    packed = label("packed")
+    packed = get_runtime("packed").label()
     expected = {(m, r) for m in FP_MODELS for r in (packed, *ONNX)} | {("beexformer-a1", packed)}
     assert {(r["model"], r["runtime"]) for r in rows} == expected
     for model, runtime in expected:
@@ -172,17 +172,11 @@ def test_report_compares_binarization_with_early_exit(ort_run, tmp_path):
     assert all(p == "beex-entropy-drop" or p.startswith("fixed-depth-") for p in policies)
 
 
-def _one_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
-    return err
-
-
 def test_unknown_runtime_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["bench", "--runtimes", "packed,tflite", "--out", str(tmp_path / "a"),
                  *BENCH_FAST]) == 2
     assert "unknown runtime 'tflite'; valid: fake-quant, packed, ort, ort-int8" in \
-        _one_line(capsys)
+        error_line(capsys)
     assert not (tmp_path / "a").exists()
 
 
@@ -192,11 +186,11 @@ def test_missing_onnxruntime_is_one_line_and_exit_2(tmp_path, capsys, monkeypatc
                         lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     assert main(["bench", "--runtimes", "ort", "--models", "fp-transformer",
                  "--out", str(tmp_path / "a"), *BENCH_FAST]) == 2
-    assert "need onnxruntime, not installed: pip install 'beexbench[ort]'" in _one_line(capsys)
+    assert "needs onnxruntime, not installed: pip install 'beexbench[ort]'" in error_line(capsys)
     assert not (tmp_path / "a").exists()
 
 
 def test_no_model_under_the_runtimes_is_exit_2(tmp_path, capsys):
     assert main(["-q", "bench", "--runtimes", "ort", "--models", "beexformer-a1",
                  "--out", str(tmp_path / "a"), *BENCH_FAST]) == 2
-    assert "no model of --models runs under --runtimes ort" in _one_line(capsys)
+    assert "no model of --models runs under --runtimes ort" in error_line(capsys)

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import one_line
 
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
@@ -219,7 +220,7 @@ def test_bad_sweep_input_is_one_line_exit_2(tmp_path, capsys, argv, needle):
     out = tmp_path / "sweep"
     assert main(["-q", "sweep", *FAST, *argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and needle in err
+    assert one_line(err) and needle in err
     assert not out.exists()
 
 
@@ -228,7 +229,7 @@ def test_missing_ray_extra_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     out = tmp_path / "sweep"
     assert main(["-q", "sweep", *FAST, "--executor", "ray", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "beexbench[ray]" in err
+    assert one_line(err) and "beexbench[ray]" in err
     assert not out.exists()
 
 
@@ -352,7 +353,7 @@ def test_unreachable_address_is_one_line_exit_2(ray_cluster, tmp_path, capsys):
     code = _run_in_thread(["-q", "sweep", *FAST, "--executor", "ray",
                            "--address", "127.0.0.1:1", "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "127.0.0.1:1" in err
+    assert code == 2 and one_line(err) and "127.0.0.1:1" in err
     assert not out.exists()
 
 

@@ -11,13 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from beexbench.cli.main import main
 from beexbench.targets.probe import finite
 from beexbench.targets.sysroot import read_number, read_text, run_command
 from beexbench.targets.vcgencmd import parse_pmic
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _tree(tmp_path: Path, name: str) -> Path:
@@ -26,8 +25,8 @@ def _tree(tmp_path: Path, name: str) -> Path:
     return root
 
 
-def _targets_json(monkeypatch, capsys, root: Path) -> dict[str, dict]:
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(root))
+def _targets_json(sysroot, capsys, root: Path) -> dict[str, dict]:
+    sysroot(root)
     assert main(["targets", "--json"]) == 0
     text = capsys.readouterr().out
     rows = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in targets --json"))
@@ -37,12 +36,12 @@ def _targets_json(monkeypatch, capsys, root: Path) -> dict[str, dict]:
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "1e999", "NaN"])
 def test_non_finite_thermal_and_rail_readings_are_null_with_a_reason(
-        tmp_path: Path, monkeypatch, capsys, bad: str) -> None:
+        tmp_path: Path, sysroot, capsys, bad: str) -> None:
     root = _tree(tmp_path, "jetson-orin")
     (root / "sys/class/thermal/thermal_zone0/temp").write_text(bad + "\n")
     (root / "sys/class/hwmon/hwmon1/curr1_input").write_text(bad + "\n")
     (root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq").write_text(bad + "\n")
-    state = _targets_json(monkeypatch, capsys, root)["arm"]["machine_state"]
+    state = _targets_json(sysroot, capsys, root)["arm"]["machine_state"]
     zone0 = next(z for z in state["thermal_zones"] if z["zone"] == "thermal_zone0")
     assert zone0["temp_c"] is None and "not a finite number" in zone0["temp_c_reason"]
     assert state["power"] is None and "not a finite number" in state["power_reason"]
@@ -74,9 +73,9 @@ def test_a_fifo_in_procfs_does_not_hang_targets(tmp_path: Path) -> None:
     assert arm["name"] == "arm"
 
 
-def test_read_text_refuses_non_regular_files_and_replaces_bad_bytes(tmp_path: Path,
+def test_read_text_refuses_non_regular_files_and_replaces_bad_bytes(sysroot, tmp_path: Path,
                                                                     monkeypatch) -> None:
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
+    sysroot(tmp_path)
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "dir").mkdir()
     (tmp_path / "bytes").write_bytes(b"caf\xe9\x00\n")
@@ -99,11 +98,11 @@ def _fake_tool(tmp_path: Path, name: str, output: bytes, status: int = 0) -> Non
 
 
 def test_non_utf8_vcgencmd_output_is_decoded_with_replacement(tmp_path: Path, monkeypatch,
-                                                              capsys) -> None:
+                                                              sysroot, capsys) -> None:
     _fake_tool(tmp_path, "vcgencmd", b"throttled=0x0\xff\xfe\n VDD_CORE_A current(7)=\xff2A\n")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     assert "\ufffd" in run_command(["vcgencmd", "get_throttled"]).value
-    state = _targets_json(monkeypatch, capsys, _tree(tmp_path, "rpi5"))["arm"]["machine_state"]
+    state = _targets_json(sysroot, capsys, _tree(tmp_path, "rpi5"))["arm"]["machine_state"]
     assert state["throttled"] is None and "vcgencmd get_throttled" in state["throttled_reason"]
     assert state["power"] is None and "pmic_read_adc" in state["power_reason"]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import FIXTURES
 
 from beexbench.core.errors import UsageError
 from beexbench.targets.arm import ArmTarget
@@ -14,16 +14,6 @@ from beexbench.targets.codecarbon_meter import CodecarbonMeter
 from beexbench.targets.cpu import CpuTarget
 from beexbench.targets.registry import TARGETS, get_target
 from beexbench.targets.sampler import SampledEnergyMeter
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def tree(monkeypatch: pytest.MonkeyPatch):
-    def use(name: str) -> None:
-        monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / name))
-
-    return use
 
 
 @pytest.fixture
@@ -78,25 +68,25 @@ def test_cpu_prepare_timer_and_no_peak_memory():
     assert target.peak_device_memory_mb() is None
 
 
-def test_cpu_machine_state_from_x86_tree(tree):
-    tree("x86")
+def test_cpu_machine_state_from_x86_tree(sysroot):
+    sysroot("x86")
     state = CpuTarget().machine_state()
     assert state["cpu_model"] == "12th Gen Intel(R) Core(TM) i7-12700"
     assert "avx2" in state["cpu_flags"] and "avx512f" not in state["cpu_flags"]
     assert (state["governor"], state["boost"], state["smt_active"]) == ("powersave", False, True)
 
 
-def test_cpu_machine_state_from_empty_tree_guesses_nothing(tree):
-    tree("empty")
+def test_cpu_machine_state_from_empty_tree_guesses_nothing(sysroot):
+    sysroot("empty")
     state = CpuTarget().machine_state()
     for key in ("cpu_model", "cpu_flags", "governor", "boost", "smt_active", "cur_freq_mhz"):
         assert state[key] is None, key
         assert state[f"{key}_reason"], key
 
 
-def test_arm_unavailable_on_x86_and_empty_trees(tree):
+def test_arm_unavailable_on_x86_and_empty_trees(sysroot):
     for name in ("x86", "empty"):
-        tree(name)
+        sysroot(name)
         availability = ArmTarget().available()
         if availability.ok:  # an ARM host with an unreadable tree: the platform decides
             assert "platform.machine()" in availability.reason
@@ -104,8 +94,8 @@ def test_arm_unavailable_on_x86_and_empty_trees(tree):
             assert "not an ARM machine" in availability.reason
 
 
-def test_arm_jetson_energy_from_ina3221(tree):
-    tree("jetson-orin")
+def test_arm_jetson_energy_from_ina3221(sysroot):
+    sysroot("jetson-orin")
     target = get_target("arm")
     meter = target.energy_meter()
     assert isinstance(meter, SampledEnergyMeter) and meter.source == "ina3221"
@@ -119,8 +109,8 @@ def test_arm_jetson_energy_from_ina3221(tree):
     assert "carrier board" in target.describe()["coverage"]
 
 
-def test_arm_pi5_energy_from_pmic(tree, fake_vcgencmd):
-    tree("rpi5")
+def test_arm_pi5_energy_from_pmic(sysroot, fake_vcgencmd):
+    sysroot("rpi5")
     target = ArmTarget(sample_hz=100)
     meter = target.energy_meter()
     assert isinstance(meter, SampledEnergyMeter) and meter.source == "rpi-pmic"
@@ -133,10 +123,10 @@ def test_arm_pi5_energy_from_pmic(tree, fake_vcgencmd):
                                            rel=1e-5)
 
 
-def test_arm_pi4_falls_back_to_a_labelled_estimate(tree, fake_vcgencmd, monkeypatch,
+def test_arm_pi4_falls_back_to_a_labelled_estimate(sysroot, fake_vcgencmd, monkeypatch,
                                                    codecarbon_cpu_watts):
     monkeypatch.setenv("VCGENCMD_BOARD", "pi4")
-    tree("rpi4")
+    sysroot("rpi4")
     target = get_target("arm")
     assert isinstance(target.energy_meter(), CodecarbonMeter)
     described = target.describe()
@@ -149,8 +139,8 @@ def test_arm_pi4_falls_back_to_a_labelled_estimate(tree, fake_vcgencmd, monkeypa
     assert state["power"] is None and "PMIC" in state["power_reason"]
 
 
-def test_arm_pi_without_vcgencmd_reports_why(tree, monkeypatch):
+def test_arm_pi_without_vcgencmd_reports_why(sysroot, monkeypatch):
     monkeypatch.setenv("PATH", "")
-    tree("rpi5")
+    sysroot("rpi5")
     state = ArmTarget().machine_state()
     assert state["throttled"] is None and "vcgencmd not found" in state["throttled_reason"]

@@ -7,16 +7,15 @@ import os
 import platform
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import FIXTURES
 
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
 from beexbench.targets.registry import get_target
 
-FIXTURES = Path(__file__).parent / "fixtures"
 # (volts, amps) of the rails in the recorded `vcgencmd pmic_read_adc` output
 PI5_RAILS = [
     (3.74339, 0.00390372), (3.315136, 0.05172063), (1.80002, 0.1610366),
@@ -32,8 +31,8 @@ def targets_json(capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
     return {row["name"]: row for row in rows}
 
 
-def test_jetson_tree_reports_model_rails_and_watts(monkeypatch, capsys):
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "jetson-orin"))
+def test_jetson_tree_reports_model_rails_and_watts(sysroot, capsys):
+    sysroot("jetson-orin")
     arm = targets_json(capsys)["arm"]
     assert arm["available"] and arm["device"] == "NVIDIA Jetson AGX Orin Developer Kit"
     assert (arm["energy_source"], arm["energy_estimated"]) == ("ina3221", False)
@@ -44,8 +43,8 @@ def test_jetson_tree_reports_model_rails_and_watts(monkeypatch, capsys):
     assert power["total_watts"] == pytest.approx(sum(watts.values()))
 
 
-def test_pi5_tree_reports_model_throttling_and_pmic_watts(monkeypatch, capsys):
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "rpi5"))
+def test_pi5_tree_reports_model_throttling_and_pmic_watts(sysroot, monkeypatch, capsys):
+    sysroot("rpi5")
     monkeypatch.setenv("PATH", f"{FIXTURES / 'bin'}{os.pathsep}{os.environ['PATH']}")
     arm = targets_json(capsys)["arm"]
     assert arm["device"] == "Raspberry Pi 5 Model B Rev 1.0"
@@ -70,27 +69,27 @@ def _assert_codecarbon_coverage(arm: dict, watts: float) -> None:
     assert f"CPU power scale {watts:g} W" in arm["coverage"]
 
 
-def test_pi5_and_jetson_coverage_names_the_sensor(monkeypatch, capsys):
+def test_pi5_and_jetson_coverage_names_the_sensor(sysroot, monkeypatch, capsys):
     monkeypatch.setenv("PATH", f"{FIXTURES / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "rpi5"))
+    sysroot("rpi5")
     _assert_sensor_coverage(targets_json(capsys)["arm"], "rpi-pmic", "PMIC", "not covered")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "jetson-orin"))
+    sysroot("jetson-orin")
     _assert_sensor_coverage(targets_json(capsys)["arm"], "ina3221", "INA3221",
                             "carrier board")
 
 
-def test_pi5_without_vcgencmd_states_codecarbons_figure(monkeypatch, capsys,
+def test_pi5_without_vcgencmd_states_codecarbons_figure(sysroot, monkeypatch, capsys,
                                                          codecarbon_cpu_watts):
     monkeypatch.setenv("PATH", "")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "rpi5"))
+    sysroot("rpi5")
     _assert_codecarbon_coverage(targets_json(capsys)["arm"], codecarbon_cpu_watts)
 
 
-def test_jetson_without_rails_states_codecarbons_figure(monkeypatch, capsys, tmp_path,
+def test_jetson_without_rails_states_codecarbons_figure(sysroot, capsys, tmp_path,
                                                          codecarbon_cpu_watts):
     # the Jetson tree with its device tree and cpuinfo but no INA3221 in sysfs
     shutil.copytree(FIXTURES / "sysroots" / "jetson-orin" / "proc", tmp_path / "proc")
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(tmp_path))
+    sysroot(tmp_path)
     arm = targets_json(capsys)["arm"]
     assert arm["board"] == "jetson-orin"
     _assert_codecarbon_coverage(arm, codecarbon_cpu_watts)
@@ -114,8 +113,8 @@ def test_get_cuda_here_is_a_usage_error():
         get_target("cuda")
 
 
-def test_plain_table_is_readable(monkeypatch, capsys):
-    monkeypatch.setenv("BEEXBENCH_SYSROOT", str(FIXTURES / "sysroots" / "jetson-orin"))
+def test_plain_table_is_readable(sysroot, capsys):
+    sysroot("jetson-orin")
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
     assert "arm: available" in out and "ina3221 (measured)" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from beexbench.targets import cpufreq, ina3221, thermal, vcgencmd
 from beexbench.targets.base import EnergyUnavailable
@@ -14,19 +15,7 @@ from beexbench.targets.nvml import decode_throttle_reasons, energy_delta_j
 from beexbench.targets.simd import arm_simd
 from beexbench.targets.sysroot import glob, read_number, read_text
 
-SYSROOTS = Path(__file__).parent / "fixtures" / "sysroots"
-VCGENCMD = Path(__file__).parent / "fixtures" / "bin" / "vcgencmd"
-
-
-@pytest.fixture
-def use_tree(monkeypatch: pytest.MonkeyPatch):
-    def use(name_or_path: str | Path) -> Path:
-        root = Path(name_or_path)
-        root = root if root.is_absolute() else SYSROOTS / root
-        monkeypatch.setenv("BEEXBENCH_SYSROOT", str(root))
-        return root
-
-    return use
+VCGENCMD = FIXTURES / "bin" / "vcgencmd"
 
 
 def write(root: Path, path: str, text: str) -> None:
@@ -38,13 +27,13 @@ def write(root: Path, path: str, text: str) -> None:
 # --- sysroot
 
 
-def test_device_tree_string_loses_its_nul(use_tree):
-    use_tree("rpi5")
+def test_device_tree_string_loses_its_nul(sysroot):
+    sysroot("rpi5")
     assert read_text("/proc/device-tree/model").value == "Raspberry Pi 5 Model B Rev 1.0"
 
 
-def test_missing_and_garbage_files_give_reasons(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_missing_and_garbage_files_give_reasons(sysroot, tmp_path):
+    sysroot(tmp_path)
     write(tmp_path, "/sys/x/value", "banana\n")
     missing = read_text("/sys/nothing/here")
     assert missing.value is None and "/sys/nothing/here does not exist" in missing.reason
@@ -52,8 +41,8 @@ def test_missing_and_garbage_files_give_reasons(use_tree, tmp_path):
     assert garbage.value is None and "not a number" in garbage.reason
 
 
-def test_glob_is_natural_order_and_logical(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_glob_is_natural_order_and_logical(sysroot, tmp_path):
+    sysroot(tmp_path)
     for n in (10, 2, 1):
         write(tmp_path, f"/sys/class/hwmon/hwmon{n}/name", "x")
     assert glob("/sys/class/hwmon/hwmon*") == [
@@ -64,8 +53,8 @@ def test_glob_is_natural_order_and_logical(use_tree, tmp_path):
 # --- cpuinfo
 
 
-def test_cpuinfo_x86(use_tree):
-    use_tree("x86")
+def test_cpuinfo_x86(sysroot):
+    sysroot("x86")
     info = read_cpuinfo().value
     assert info.model_name == "12th Gen Intel(R) Core(TM) i7-12700"
     assert {"avx2", "avx_vnni"} <= info.flags and "avx512f" not in info.flags
@@ -73,8 +62,8 @@ def test_cpuinfo_x86(use_tree):
     assert info.board_model is None  # x86 "model : 151" is a number, not a board
 
 
-def test_cpuinfo_pi4_has_trailer_lines(use_tree):
-    use_tree("rpi4")
+def test_cpuinfo_pi4_has_trailer_lines(sysroot):
+    sysroot("rpi4")
     info = read_cpuinfo().value
     assert info.is_arm and info.cores == ("Cortex-A72",)
     assert info.hardware == "BCM2835"
@@ -94,10 +83,10 @@ def test_cpuinfo_features_common_to_all_cores():
     assert arm_simd(info)["dotprod"] and not arm_simd(info)["sve"]
 
 
-def test_cpuinfo_unreadable_or_garbage(use_tree, tmp_path):
-    use_tree("empty")
+def test_cpuinfo_unreadable_or_garbage(sysroot, tmp_path):
+    sysroot("empty")
     assert "does not exist" in read_cpuinfo().reason
-    use_tree(tmp_path)
+    sysroot(tmp_path)
     write(tmp_path, "/proc/cpuinfo", "\x00\x01 nonsense without colons\n")
     assert read_cpuinfo().value is None
 
@@ -105,8 +94,8 @@ def test_cpuinfo_unreadable_or_garbage(use_tree, tmp_path):
 # --- cpufreq
 
 
-def test_frequency_state_x86(use_tree):
-    use_tree("x86")
+def test_frequency_state_x86(sysroot):
+    sysroot("x86")
     state = cpufreq.frequency_state()
     assert state["governor"] == "powersave"
     assert state["boost"] is False  # intel_pstate/no_turbo = 1
@@ -115,15 +104,15 @@ def test_frequency_state_x86(use_tree):
     assert not any(key.endswith("_reason") for key in state)
 
 
-def test_frequency_state_empty_tree_has_reasons(use_tree):
-    use_tree("empty")
+def test_frequency_state_empty_tree_has_reasons(sysroot):
+    sysroot("empty")
     state = cpufreq.frequency_state()
     for key in ("governor", "boost", "smt_active", "cur_freq_mhz"):
         assert state[key] is None and state[f"{key}_reason"]
 
 
-def test_boost_from_cpufreq_and_garbage(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_boost_from_cpufreq_and_garbage(sysroot, tmp_path):
+    sysroot(tmp_path)
     write(tmp_path, "/sys/devices/system/cpu/cpufreq/boost", "1\n")
     assert cpufreq.boost_enabled().value is True
     write(tmp_path, "/sys/devices/system/cpu/intel_pstate/no_turbo", "maybe\n")
@@ -131,8 +120,8 @@ def test_boost_from_cpufreq_and_garbage(use_tree, tmp_path):
     assert probe.value is None and "'maybe'" in probe.reason
 
 
-def test_garbage_frequency_is_not_reported(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_garbage_frequency_is_not_reported(sysroot, tmp_path):
+    sysroot(tmp_path)
     write(tmp_path, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "<unsupported>\n")
     probe = cpufreq.current_freqs_mhz()
     assert probe.value is None and "not a number" in probe.reason
@@ -141,8 +130,8 @@ def test_garbage_frequency_is_not_reported(use_tree, tmp_path):
 # --- thermal
 
 
-def test_thermal_zones_skip_offline_sensor(use_tree):
-    use_tree("jetson-orin")
+def test_thermal_zones_skip_offline_sensor(sysroot):
+    sysroot("jetson-orin")
     zones = thermal.thermal_zones().value
     assert [z["type"] for z in zones] == ["cpu-thermal", "gpu-thermal", "cv0-thermal",
                                          "tj-thermal"]
@@ -151,8 +140,8 @@ def test_thermal_zones_skip_offline_sensor(use_tree):
     assert thermal.max_temperature(zones).value == 46.125
 
 
-def test_thermal_garbage_and_missing(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_thermal_garbage_and_missing(sysroot, tmp_path):
+    sysroot(tmp_path)
     assert thermal.thermal_zones().value is None
     write(tmp_path, "/sys/class/thermal/thermal_zone0/temp", "N/A\n")
     zone = thermal.thermal_zones().value[0]
@@ -215,8 +204,8 @@ def test_pmic_garbled_and_unpaired_lines():
 # --- INA3221
 
 
-def test_ina3221_hwmon_rails(use_tree):
-    use_tree("jetson-orin")
+def test_ina3221_hwmon_rails(sysroot):
+    sysroot("jetson-orin")
     rails = {r.name: r for r in ina3221.read_rails()}
     # "sum of shunt voltages" (no current) and NC channels are not rails
     assert list(rails) == ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"]
@@ -226,18 +215,18 @@ def test_ina3221_hwmon_rails(use_tree):
     assert total == pytest.approx(sum(r.watts for r in rails.values()))
 
 
-def test_ina3221_iio_layout_uses_module_input_rail(use_tree):
-    use_tree("jetson-nano")
+def test_ina3221_iio_layout_uses_module_input_rail(sysroot):
+    sysroot("jetson-nano")
     rails = ina3221.read_rails()
     assert [r.name for r in rails] == ["POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU"]
     total, rule = ina3221.total_watts(rails)
     assert total == pytest.approx(2.345) and rule.startswith("POM_5V_IN")
 
 
-def test_ina3221_missing_and_broken(use_tree, tmp_path):
-    use_tree("rpi5")
+def test_ina3221_missing_and_broken(sysroot, tmp_path):
+    sysroot("rpi5")
     assert ina3221.power_state().value is None
-    use_tree(tmp_path)
+    sysroot(tmp_path)
     hw = "/sys/class/hwmon/hwmon0"
     write(tmp_path, f"{hw}/name", "ina3221\n")
     write(tmp_path, f"{hw}/in1_label", "VDD_IN\n")
@@ -269,16 +258,16 @@ def test_board_classification(model, compat, kind):
     assert classify(model, compat, None).kind == kind
 
 
-def test_board_from_trees(use_tree):
-    use_tree("jetson-orin")
+def test_board_from_trees(sysroot):
+    sysroot("jetson-orin")
     board = detect_board()
     assert (board.kind, board.soc) == ("jetson-orin", "nvidia,tegra234")
-    use_tree("rpi4")
+    sysroot("rpi4")
     assert detect_board().model == "Raspberry Pi 4 Model B Rev 1.4"
 
 
-def test_generic_aarch64_from_cpuinfo_alone(use_tree, tmp_path):
-    use_tree(tmp_path)
+def test_generic_aarch64_from_cpuinfo_alone(sysroot, tmp_path):
+    sysroot(tmp_path)
     write(tmp_path, "/proc/cpuinfo", "processor\t: 0\nFeatures\t: fp asimd\n"
           "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU part\t: 0xd0c\n")
     board = detect_board()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO, one_line
 from safetensors.torch import load_file, save_file
 
 from beexbench.cli.main import main
@@ -37,7 +38,7 @@ def _edit_json(path: Path, edit) -> None:
 def _eval_fails(argv: list[str], capsys) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
+    assert one_line(err), err
     assert "Traceback" not in err
     return err
 
@@ -310,7 +311,7 @@ def test_damaged_packed_header_is_refused(artifact: Path, change, why: str) -> N
 def test_eval_in_a_fresh_process_knows_the_built_in_models(copy: Path, tmp_path: Path) -> None:
     """`eval` is the first to ask about models there: checkpoint.json's model is checked
     against the registry with the built-in models loaded, not an empty one."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     done = subprocess.run(
         [sys.executable, "-m", "beexbench", "-q", "eval", "--checkpoint", str(copy),
          "--out", str(tmp_path / "out")],

@@ -1,6 +1,7 @@
 import subprocess
 import sys
-from pathlib import Path
+
+from conftest import REPO
 
 from beexbench.data.registry import load_dataset
 from beexbench.train.checkpoint import load_checkpoint
@@ -53,7 +54,7 @@ def test_a_worker_is_tied_to_its_parent_before_torch_loads():
     seconds torch takes to import."""
     code = ("import sys, beexbench.train.pool; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr or "beexbench.train.pool imports torch at its top"
 

@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 import torch
+from conftest import error_line
 
 from beexbench.cli.main import main
 from beexbench.core.errors import UsageError
@@ -54,9 +55,7 @@ def broken_copy(tiny_checkpoint, tmp_path):
 
 def _one_line_exit_2(argv, capsys):
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
-    return err
+    return error_line(capsys)
 
 
 def test_corrupt_weights_exit_2(broken_copy, capsys):

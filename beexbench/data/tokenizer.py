@@ -41,8 +41,14 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
     return tok
 
 
-def load_tokenizer(path: Path) -> Tokenizer:
-    data = read_regular_file(path, what="tokenizer.json", max_bytes=64 << 20)
+def read_tokenizer_bytes(path: Path) -> bytes:
+    """tokenizer.json's bytes: a regular file of a bounded size (never a FIFO that hangs)."""
+    return read_regular_file(path, what="tokenizer.json", max_bytes=64 << 20)
+
+
+def load_tokenizer(path: Path, data: bytes | None = None) -> Tokenizer:
+    """The tokenizer of tokenizer.json at `path` (from `data`, its bytes, when read already)."""
+    data = read_tokenizer_bytes(path) if data is None else data
     try:
         return Tokenizer.from_str(data.decode("utf-8"))
     except Exception as exc:  # the tokenizers library raises a bare Exception on bad JSON

@@ -1,9 +1,10 @@
-"""Checkpoints: config + tokenizer + weights + calibrated policies + split hash.
+"""Checkpoints: config + tokenizer + weights + calibrated policies + split and tokenizer hashes.
 
 A checkpoint is a directory, written atomically (built in a temporary sibling, then
 renamed), and loaded only through safetensors and JSON: no pickle.
 
-    checkpoint.json   format marker, model/dataset/preset/seed, ModelConfig, policies
+    checkpoint.json   format marker, model/dataset/preset/seed, ModelConfig, policies,
+                      the hashes of splits.json's splits and of tokenizer.json's bytes
     tokenizer.json    the WordPiece tokenizer trained on the train split
     splits.json       the train/val/test index lists
     model.safetensors the weights
@@ -11,6 +12,7 @@ renamed), and loaded only through safetensors and JSON: no pickle.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,7 +30,7 @@ from beexbench.core.atomic import atomic_write_bytes, new_temp_dir, replace_dir,
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json
 from beexbench.data.splits import Splits, splits_from_fields
-from beexbench.data.tokenizer import check_tokenizer, load_tokenizer
+from beexbench.data.tokenizer import check_tokenizer, load_tokenizer, read_tokenizer_bytes
 from beexbench.models.config_fields import read_model_config
 from beexbench.models.exits import POLICIES, make_policy
 from beexbench.models.registry import get_model_spec, model_names
@@ -67,9 +69,13 @@ def save_checkpoint(path: Path, meta: dict, model: EncoderClassifier, tokenizer:
         sweep_temps(path.parent)
     tmp = new_temp_dir(path, what="checkpoint")
     try:
+        vocab = tokenizer.to_str(pretty=True).encode()
+        # An edited tokenizer maps words to other ids: the weights would read them wrong
+        # and accuracy would drop without an error, so its bytes are hashed like the splits.
+        head = {"format": FORMAT, **meta, "tokenizer_hash": _digest(vocab)}
         files = {
-            "checkpoint.json": json.dumps({"format": FORMAT, **meta}, indent=2).encode(),
-            "tokenizer.json": tokenizer.to_str(pretty=True).encode(),
+            "checkpoint.json": json.dumps(head, indent=2).encode(),
+            "tokenizer.json": vocab,
             "splits.json": json.dumps(splits.to_dict()).encode(),
             "model.safetensors": save({k: v.detach().contiguous()
                                        for k, v in model.state_dict().items()}),
@@ -81,6 +87,19 @@ def save_checkpoint(path: Path, meta: dict, model: EncoderClassifier, tokenizer:
         raise
     replace_dir(tmp, path, what="checkpoint")
     return path
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _read_tokenizer(file: Path, tokenizer_hash: str) -> Tokenizer:
+    """tokenizer.json, and the very tokenizer the checkpoint was trained with (its hash)."""
+    data = read_tokenizer_bytes(file)
+    if _digest(data) != tokenizer_hash:
+        raise UsageError(f"tokenizer.json {file}: does not match the checkpoint's "
+                         f"tokenizer_hash {tokenizer_hash} (edited after training?)")
+    return load_tokenizer(file, data)
 
 
 def _read_meta(path: Path) -> tuple[dict, ModelConfig]:
@@ -98,6 +117,7 @@ def _read_meta(path: Path) -> tuple[dict, ModelConfig]:
     fields.str("preset")
     fields.int("seed", min=0, max=MAX_SEED)
     fields.str("split_hash")
+    fields.str("tokenizer_hash")
     for entry in fields.objs("history", default=[]):
         entry.float("val_acc", min=0.0, max=100.0)
     cfg = read_model_config(fields.obj("model_config"))
@@ -137,7 +157,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if spec.config(cfg) != cfg:
         raise UsageError(f"checkpoint {path}: config does not match model {meta['model']}")
     splits = _read_splits(path, meta["split_hash"])
-    tokenizer = load_tokenizer(path / "tokenizer.json")
+    tokenizer = _read_tokenizer(path / "tokenizer.json", meta["tokenizer_hash"])
     check_tokenizer(tokenizer, cfg.vocab_size, where=f"tokenizer.json {path / 'tokenizer.json'}")
     weights = path / "model.safetensors"
     try:

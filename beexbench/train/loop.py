@@ -43,7 +43,7 @@ from beexbench.train.recipes import Recipe, recipe_for, tune_candidates
 log = logging.getLogger(__name__)
 
 # Bump when a change to the code changes what training produces: it keys the cache.
-TRAINING_CODE_VERSION = 11  # 11: AdamW's fused kernel
+TRAINING_CODE_VERSION = 12  # 12: checkpoints hash their tokenizer
 
 
 @dataclass(frozen=True)

@@ -190,8 +190,34 @@ def test_weights_of_wrong_dtype_shape_or_values_are_refused(copy: Path, capsys, 
     assert why in err
 
 
-def _edit_tokenizer(ckpt: Path, edit) -> None:
+def _rehash_tokenizer(ckpt: Path) -> None:
+    """What a careful editor does after editing tokenizer.json: fix the checkpoint's hash,
+    so that the content checks below the hash must still hold."""
+    digest = hashlib.sha256((ckpt / "tokenizer.json").read_bytes()).hexdigest()[:16]
+    _edit_json(ckpt / "checkpoint.json", _set(("tokenizer_hash",), digest))
+
+
+def _edit_tokenizer(ckpt: Path, edit, *, rehash: bool = True) -> None:
     _edit_json(ckpt / "tokenizer.json", lambda tok: edit(tok["model"]["vocab"]))
+    if rehash:
+        _rehash_tokenizer(ckpt)
+
+
+def test_tokenizer_with_rotated_ids_is_refused_not_scored(copy: Path, capsys) -> None:
+    """Valid JSON, every id in range, the special tokens in place: only the hash tells that
+    the ordinary words now map to other ids (and accuracy would silently drop)."""
+    def rotate(vocab: dict) -> None:
+        words = sorted((i, w) for w, i in vocab.items() if not w.startswith("["))
+        ids = [i for i, _ in words]
+        for (_, word), new in zip(words, ids[1:] + ids[:1], strict=True):
+            vocab[word] = new
+    _edit_tokenizer(copy, rotate, rehash=False)
+    assert "does not match the checkpoint's tokenizer_hash" in _fails(copy, capsys)
+
+
+def test_a_checkpoint_without_a_tokenizer_hash_is_one_line(copy: Path, capsys) -> None:
+    _edit_json(copy / "checkpoint.json", lambda meta: meta.pop("tokenizer_hash"))
+    assert "tokenizer_hash" in _fails(copy, capsys)
 
 
 def test_tokenizer_without_pad_token_is_one_line(copy: Path, capsys) -> None:
@@ -199,6 +225,7 @@ def test_tokenizer_without_pad_token_is_one_line(copy: Path, capsys) -> None:
         tok["model"]["vocab"].pop("[PAD]")
         tok["added_tokens"] = [t for t in tok.get("added_tokens", []) if t["content"] != "[PAD]"]
     _edit_json(copy / "tokenizer.json", edit)
+    _rehash_tokenizer(copy)
     assert "has no [PAD] token" in _fails(copy, capsys)
 
 
@@ -209,6 +236,7 @@ def test_tokenizer_ids_beyond_the_embedding_table_are_one_line(copy: Path, capsy
 
 def test_tokenizer_that_is_not_json_is_one_line(copy: Path, capsys) -> None:
     (copy / "tokenizer.json").write_bytes(b"\xff\x00")
+    _rehash_tokenizer(copy)
     assert "tokenizer.json" in _fails(copy, capsys)
 
 

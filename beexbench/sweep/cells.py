@@ -13,12 +13,16 @@ kills its own process after measuring, before it hands anything back.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from beexbench.bench.config import BenchConfig
+from beexbench.core.atomic import new_temp_dir
 from beexbench.core.errors import UsageError
 from beexbench.sweep.tarball import pack_dir, unpack_dir
 from beexbench.targets.environment import host
@@ -89,8 +93,8 @@ def measure_cell(spec: CellSpec, checkpoint: bytes | None, quiet: bool) -> dict:
 
     path = install_checkpoint(spec.request(), spec.checkpoint, checkpoint)
     before = _fingerprint(path)
-    with tempfile.TemporaryDirectory(prefix="beexbench-cell-") as tmp:
-        out = Path(tmp) / "run"
+    with _cell_folder() as tmp:
+        out = tmp / "run"
         began = time.time()  # wall clock, comparable across the cells of one node
         started = time.perf_counter()
         run_bench(spec.config, out, resume=False, quiet=quiet, run_id=spec.run_id)
@@ -100,6 +104,18 @@ def measure_cell(spec: CellSpec, checkpoint: bytes | None, quiet: bool) -> dict:
         return {"run": pack_dir(out), "host": host(),
                 "seconds": round(time.perf_counter() - started, 3),
                 "began": round(began, 3), "ended": round(time.time(), 3)}
+
+
+@contextmanager
+def _cell_folder() -> Iterator[Path]:
+    """A private folder for one cell's run directory, named by this process: removed when
+    the cell ends, and by the next cell on this node when a kill left it behind."""
+    tmp = new_temp_dir(Path(tempfile.gettempdir()) / "beexbench-cells" / "cell",
+                       what="a sweep cell's run directory")
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _kill_hook(cell: str) -> None:

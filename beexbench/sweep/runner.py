@@ -88,7 +88,15 @@ def run_sweep(cfg: SweepConfig, out: Path, resume: bool, executor: Executor,
     try:
         for model in plan.skipped:
             recorder.say(f"[sweep] {model}: no runtime of --runtimes applies; skipped")
+        for target, seed in sorted({(c.target, c.seed) for c in plan.cells}):
+            if store.run_dir(target, seed).is_dir():
+                store.check_run(target, seed, run_config(store, cfg, target, seed),
+                                cfg.bench_config(target, seed), recorder.say)
         todo = [c for c in plan.cells if not store.is_done(c.target, c.model, c.seed)]
+        for cell in plan.cells:  # status.json follows the run directories, never leads them
+            if cell not in todo and store.status["cells"].get(cell.name, {}).get(
+                    "state") != "done":
+                store.mark_cell(cell.name, "done")
         if len(todo) < len(plan.cells):
             recorder.say(f"[sweep] {len(plan.cells) - len(todo)} of {len(plan.cells)} cells "
                          f"done in an earlier attempt; skipped")

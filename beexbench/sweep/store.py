@@ -2,14 +2,15 @@
 
 Its files and folders are named in beexbench.results.layout: sweep.json (format, sweep id,
 config and plan, written once), status.json (where each checkpoint was trained; each
-cell's state, done, failed or unschedulable, and reason), <target>/seed-<S>/ (an ordinary
+cell's state, one of CELL_STATES, and reason), <target>/seed-<S>/ (an ordinary
 run directory, which `report` reads) and in it cells/<model>.json (which host measured
 that cell).
 
 Only the driver writes here. A finished cell's files are copied in first, then its rows
 are committed through the run directory's own RunStore (results.csv, then progress.json,
-each atomic), so a cell is either wholly in or not at all; a resumed sweep skips every
-cell its run directory lists as done and runs the rest again.
+each atomic), so a cell is either wholly in or not at all. A resumed sweep checks each
+run directory as `bench --resume` does, measures again the cells whose files are damaged,
+skips every other cell its run directory lists as done and runs the rest again.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from beexbench.bench.config import BenchConfig
 from beexbench.core.atomic import atomic_write_bytes, atomic_write_text
 from beexbench.core.errors import UsageError
 from beexbench.core.lock import DirLock
@@ -81,7 +84,7 @@ class SweepStore:
                                      f"resume it with the same arguments")
                 store = cls(root, str(previous["sweep_id"]))
                 if (root / STATUS_FILE).exists():
-                    store.status = _read_json(root / STATUS_FILE)
+                    store.status = _read_status(root / STATUS_FILE)
             elif existing:
                 raise UsageError(f"--out {root}: not a sweep directory (no {SWEEP_FILE})")
             else:
@@ -94,6 +97,7 @@ class SweepStore:
             raise
         store.lock = lock
         shutil.rmtree(root / INCOMING, ignore_errors=True)  # left by a killed driver
+        store._write_status()  # a deleted one is written again at once
         return store
 
     # -- run directories -------------------------------------------------------------------
@@ -112,6 +116,33 @@ class SweepStore:
         done = Fields(load_json(progress, what=PROGRESS),
                       where=f"{PROGRESS} {progress}").list("done")
         return f"{model}@seed-{seed}" in done
+
+    def check_run(self, target: str, seed: int, config: dict, bench: BenchConfig,
+                  say: Callable[[str], None]) -> list[str]:
+        """Before a resumed sweep trusts a (target, seed) run directory: bench's resume
+        checks (config, rows, predictions and samples files); the cells they find damaged
+        are forgotten, to be measured again. Returns their names."""
+        from beexbench.bench.resume import (
+            check_config,
+            check_files,
+            check_rows,
+            runtime_labels,
+            settle,
+        )
+
+        store = self._run_store(target, seed, config)
+        if store.problems:  # a whole file: refused, as bench refuses it, and left as it is
+            raise UsageError(f"cannot resume sweep {self.root}: {store.problems[0]}")
+        run_id = check_config(store, config, repair=False)
+        check_rows(store, bench, run_id)
+        check_files(store, bench, runtime_labels(store))
+        damaged = sorted(store.damaged)
+        settle(store, repair=True, say=lambda line: say(f"[sweep] {target}/seed-{seed}: "
+                                                         f"{line}"))
+        cells = [f"{target}/{unit.rpartition('@seed-')[0]}/seed-{seed}" for unit in damaged]
+        for name in cells:
+            self.mark_cell(name, "damaged", "its files were damaged; measured again")
+        return cells
 
     def _run_store(self, target: str, seed: int, config: dict) -> RunStore:
         if (target, seed) not in self.runs:
@@ -190,6 +221,23 @@ def _cell_rows(path: Path, target: str, model: str, seed: int, name: str) -> lis
         raise UsageError(f"cell {name}: results.csv holds no rows of this cell"
                          if not rows else f"cell {name}: results.csv holds rows of another cell")
     return rows
+
+
+# The states a cell of status.json may be in.
+CELL_STATES = ("scheduled", "done", "failed", "unschedulable", "damaged")
+
+
+def _read_status(path: Path) -> dict:
+    """status.json, typed: its two objects, and each cell's state one of CELL_STATES."""
+    fields = Fields(load_json(path, what=path.name), where=f"{path.name} {path}")
+    fields.obj("trainings")
+    cells = fields.obj("cells")
+    for name in cells.keys():
+        state = cells.obj(name).str("state")
+        if state not in CELL_STATES:
+            raise cells.obj(name).fail("state", f"must be one of {', '.join(CELL_STATES)}, "
+                                                f"got {state!r}")
+    return fields.as_dict()
 
 
 def _read_json(path: Path) -> dict:

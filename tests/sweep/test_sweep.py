@@ -426,3 +426,71 @@ def test_ray_cell_waits_for_its_nodes_measuring_slot(ray_sweep, tmp_path,
     released = ray.get(held)
     cell = json.loads((out / "cpu" / "seed-0" / "cells" / "fp-transformer.json").read_text())
     assert cell["began"] >= released
+
+
+def _copy_sweep(local_sweep: Path, tmp_path: Path) -> Path:
+    sweep = tmp_path / "sweep"
+    shutil.copytree(local_sweep, sweep)
+    return sweep
+
+
+def test_resume_measures_again_a_cell_whose_rows_were_lost(local_sweep, tmp_path, capsys):
+    """A finished cell's results.csv cut to its header: progress.json still says done, but
+    the resume checks what bench's resume checks, and measures that cell again."""
+    sweep = _copy_sweep(local_sweep, tmp_path)
+    results = sweep / "cpu" / "seed-1" / "results.csv"
+    results.write_text(results.read_text().splitlines()[0] + "\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "ray", None)
+        assert main(["sweep", *FAST, "--out", str(sweep), "--resume"]) == 0
+    assert "measuring again" in capsys.readouterr().err
+    assert_every_cell(sweep)
+    cells = status(sweep)["cells"]
+    assert {cells[f"cpu/{m}/seed-1"]["attempts"] for m in MODELS} == {2}
+    assert {cells[f"cpu/{m}/seed-0"]["attempts"] for m in MODELS} == {1}
+    assert all(c["state"] == "done" for c in cells.values())
+
+
+def test_an_unknown_cell_state_is_one_line(local_sweep, tmp_path, capsys):
+    sweep = _copy_sweep(local_sweep, tmp_path)
+    data = status(sweep)
+    data["cells"]["cpu/beexformer/seed-0"]["state"] = "exploded"
+    (sweep / "status.json").write_text(json.dumps(data))
+    assert main(["-q", "sweep", *FAST, "--out", str(sweep), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and "exploded" in err and "status.json" in err
+
+
+def test_status_follows_the_run_directories_and_is_written_again(local_sweep, tmp_path):
+    """Cells set back to scheduled, then status.json deleted: the resume finds every cell
+    done in its run directory, says so in status.json, and writes status.json again."""
+    sweep = _copy_sweep(local_sweep, tmp_path)
+    data = status(sweep)
+    for cell in data["cells"].values():
+        cell["state"] = "scheduled"
+    (sweep / "status.json").write_text(json.dumps(data))
+    assert main(["-q", "sweep", *FAST, "--out", str(sweep), "--resume"]) == 0
+    assert {c["state"] for c in status(sweep)["cells"].values()} == {"done"}
+    (sweep / "status.json").unlink()
+    assert main(["-q", "sweep", *FAST, "--out", str(sweep), "--resume"]) == 0
+    assert {c["state"] for c in status(sweep)["cells"].values()} == {"done"}
+    assert len(status(sweep)["cells"]) == len(MODELS) * len(SEEDS)
+
+
+def test_a_killed_cell_leaves_no_folder_the_next_cell_keeps(tmp_path, monkeypatch):
+    """A cell's private run folder is named by its process; the next cell removes the one
+    a dead process left."""
+    import tempfile
+
+    from beexbench.sweep.cells import _cell_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    root = tmp_path / "beexbench-cells"
+    root.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    orphan = root / f".cell.{dead}-abc.tmp"
+    (orphan / "run").mkdir(parents=True)
+    with _cell_folder() as folder:
+        assert folder.parent == root and not orphan.exists()
+    assert list(root.iterdir()) == []

@@ -19,46 +19,20 @@ exits once the last of them is gone.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from beexbench.core import log, plugins
+from beexbench.core.lifetime import die_with_parent
 from beexbench.data.base import TextDataset
 
 if TYPE_CHECKING:
     from beexbench.train.loop import TrainRequest
 
 logger = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def die_with_parent(parent: int) -> None:
-    """Worker initializer: end this process when the process `parent` ends."""
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-    if not armed:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
 
 
 def _start_worker(parent: int, verbosity: int, plugin_names: list[str]) -> None:

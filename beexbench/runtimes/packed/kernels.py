@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from typing import Any
 import torch
 
 from beexbench.core.errors import UsageError
+from beexbench.core.lifetime import die_with_parent, kill_own_group
 from beexbench.core.lock import DirLock
 from beexbench.models.bitpack import unpack_signs, words_for
 
@@ -250,10 +253,41 @@ def _say_waiting(holder: int | None) -> None:
     log.info("waiting for the packed kernels' build lock, held by %s", who)
 
 
-def build_native() -> Backend:
-    """Compile (or load the cached build of) the native kernels; raises on failure."""
+def _extension(key: str, flags: list[str], build_dir: Path) -> Any:
+    """torch's build-and-load of the kernels in `build_dir` (a no-op build when built)."""
     from torch.utils import cpp_extension
 
+    return cpp_extension.load(
+        name=f"beexbench_packed_{key}",
+        sources=[str(path) for path in SOURCES],
+        extra_cflags=flags,
+        extra_ldflags=["-fopenmp"],
+        build_directory=str(build_dir),
+        verbose=False,
+    )
+
+
+def compile_in_child(parent: int, key: str, flags: list[str], build_dir: str) -> None:
+    """(The build process) compile the kernels; when `parent` dies, kill this process's
+    group, the ninja and compilers under it included."""
+    die_with_parent(parent, kill_own_group)
+    _extension(key, flags, Path(build_dir))
+
+
+def _compile(key: str, flags: list[str], build_dir: Path) -> None:
+    """Compile in a process of its own group that dies with this one: a killed bench
+    leaves no compiler running (in-process, ninja and the compilers outlived it)."""
+    code = ("import sys, json; from beexbench.runtimes.packed.kernels import "
+            "compile_in_child as c; c(*json.loads(sys.argv[1]))")
+    args = json.dumps([os.getpid(), key, flags, str(build_dir)])
+    done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True,
+                          start_new_session=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"the build exited with {done.returncode}")
+
+
+def build_native() -> Backend:
+    """Compile (or load the cached build of) the native kernels; raises on failure."""
     flags = native_flags()
     source = "\n".join(path.read_text() for path in (*SOURCES, *HEADERS))
     key = _build_key(flags, source)
@@ -267,14 +301,9 @@ def build_native() -> Backend:
     try:
         clear_killed_build(build_dir)
         build_dir.mkdir(parents=True, exist_ok=True)
-        module = cpp_extension.load(
-            name=f"beexbench_packed_{key}",
-            sources=[str(path) for path in SOURCES],
-            extra_cflags=flags,
-            extra_ldflags=["-fopenmp"],
-            build_directory=str(build_dir),
-            verbose=False,
-        )
+        if not (build_dir / f"beexbench_packed_{key}.so").exists():
+            _compile(key, flags, build_dir)
+        module = _extension(key, flags, build_dir)
     finally:
         lock.release()
     return Backend(NATIVE, " ".join(flags), module.w1a1, module.w1a32, module.embedding,

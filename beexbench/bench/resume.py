@@ -17,7 +17,8 @@ from beexbench.bench.config import BenchConfig
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json
 from beexbench.models.registry import get_model_spec
-from beexbench.results.layout import CONFIG, PREDICTIONS, SAMPLES
+from beexbench.results.artifact_manifest import manifest_fault
+from beexbench.results.layout import ARTIFACTS, CONFIG, PREDICTIONS, SAMPLES
 from beexbench.results.rundir import read_predictions_file, read_samples_file
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore, unit_key
@@ -119,11 +120,22 @@ def check_rows(store: RunStore, cfg: BenchConfig, run_id: str) -> None:
 
 def check_files(store: RunStore, cfg: BenchConfig,
                 labels_of: Callable[[str], list[str]]) -> None:
-    """Each finished unit's predictions and samples files must exist and parse."""
+    """Each finished unit's predictions and samples files must exist and parse, and its
+    artifacts must be what its manifest recorded. An artifacts folder that is a link
+    (writes would leave the run directory) is refused whole."""
+    artifacts = store.root / ARTIFACTS
+    if artifacts.is_symlink() or (artifacts.exists() and not artifacts.is_dir()):
+        # Not repairable in place: refused even with --repair, before anything is written.
+        raise UsageError(f"cannot resume {store.root}: {artifacts} is not a folder of the "
+                         "run directory (a link?)")
     for unit in store.done:
         if unit in store.damaged:
             continue
         name, _, seed = unit.rpartition("@seed-")
+        fault = manifest_fault(artifacts / seed_dir(cfg.seeds, int(seed)), name)
+        if fault:
+            store.damaged[unit] = f"{unit}: {fault}"
+            continue
         for rel in unit_files(cfg, name, int(seed), labels_of(unit)):
             path = store.root / rel
             try:

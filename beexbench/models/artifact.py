@@ -49,10 +49,22 @@ def packed_state(model: EncoderClassifier) -> dict[str, torch.Tensor]:
 
 
 def packed_bytes(model: EncoderClassifier, model_name: str) -> bytes:
-    """The packed artifact's file content."""
+    """The packed artifact's file content (the same bytes for the same weights)."""
     meta = {"format": FORMAT, "model": model_name,
-            "model_config": json.dumps(model.cfg.to_dict())}
-    return save(packed_state(model), metadata=meta)
+            "model_config": json.dumps(model.cfg.to_dict(), sort_keys=True)}
+    return canonical_safetensors(save(packed_state(model), metadata=meta))
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """A safetensors file with its JSON header's keys sorted: safetensors writes them in
+    hash-map order, which differs between processes, so equal artifacts had different
+    bytes (and hashes). The header keeps its length; the data is untouched."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if len(text) > size:  # not the compact header expected: leave the file as written
+        return data
+    return data[:8] + text.ljust(size, b" ") + data[8 + size:]
 
 
 def fp32_bytes(model: EncoderClassifier) -> bytes:

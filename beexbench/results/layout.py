@@ -10,6 +10,8 @@ A run directory (`beexbench bench`, beexbench.results.store writes it):
     RUN_DIR/predictions/<model>.csv     one row per eval sample (and <model>__<policy>.csv)
     RUN_DIR/samples/<model>.csv         raw latency samples
     RUN_DIR/artifacts/<model>.safetensors   the packed artifact measured
+    RUN_DIR/artifacts/<model>.manifest.json the bytes and hash of each artifact file
+                                        (beexbench.results.artifact_manifest)
     RUN_DIR/flops/<model>-unsupported.txt   ops fvcore could not count, if any
 
 Per-model files of a run of several seeds sit under seed-<S>/ in those folders, and a

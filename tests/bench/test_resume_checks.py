@@ -208,3 +208,47 @@ def test_resume_of_a_run_killed_before_its_config_starts_it(finished, tmp_path, 
     assert main([*ARGV, "--out", str(run), "--resume"]) == 0
     assert _keys(run) == _keys(finished)
     assert not [p for p in run.rglob("*.tmp")]
+
+
+def test_a_truncated_artifact_is_refused_and_repaired(finished, tmp_path, capsys):
+    """Its manifest, written when the model finished, tells the resume that the packed
+    artifact of beexformer was cut short; --repair measures that model again."""
+    run = _copy(finished, tmp_path)
+    assert (run / "artifacts" / "beexformer.manifest.json").is_file()
+    artifact = run / "artifacts" / "beexformer.safetensors"
+    artifact.write_bytes(artifact.read_bytes()[:100])
+    before = _snapshot(run)
+    assert main([*ARGV, "--out", str(run), "--resume"]) == 2
+    err = error_line(capsys)
+    assert "beexformer.safetensors" in err and "--repair" in err
+    assert _snapshot(run) == before
+    assert main([*ARGV, "--out", str(run), "--resume", "--repair"]) == 0
+    assert artifact.read_bytes() == (finished / "artifacts" / "beexformer.safetensors"
+                                     ).read_bytes()
+    assert _keys(run) == _keys(finished)
+
+
+def test_an_artifacts_folder_that_is_a_link_is_refused_even_with_repair(finished, tmp_path,
+                                                                        capsys):
+    run = _copy(finished, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(run / "artifacts", elsewhere)
+    (run / "artifacts").symlink_to(elsewhere)
+    before = {p.name: p.read_bytes() for p in elsewhere.iterdir() if p.is_file()}
+    for extra in ([], ["--repair"]):
+        assert main([*ARGV, "--out", str(run), "--resume", *extra]) == 2
+        assert "artifacts" in error_line(capsys)
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir() if p.is_file()} == before
+
+
+def test_the_same_checkpoint_writes_byte_identical_artifacts(finished, tmp_path):
+    """Two runs of the same checkpoints: every artifact file is the same bytes (sorted
+    metadata), so a manifest's hash names the artifact, not the moment it was written."""
+    again = tmp_path / "again"
+    assert main([*ARGV, "--out", str(again)]) == 0
+    files = sorted(p.relative_to(finished) for p in (finished / "artifacts").rglob("*")
+                   if p.is_file())
+    assert files and files == sorted(p.relative_to(again) for p in (again / "artifacts"
+                                                                       ).rglob("*") if p.is_file())
+    for rel in files:
+        assert (finished / rel).read_bytes() == (again / rel).read_bytes(), rel

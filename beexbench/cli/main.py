@@ -136,3 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         # stdout goes to devnull so the interpreter's own final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # What the file system refused (a name too long, a full disk, no permission) is
+        # the user's to fix, not a bug: one line naming the path, as cp and mv say it.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"beexbench: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2

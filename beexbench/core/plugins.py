@@ -15,7 +15,8 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -24,6 +25,22 @@ from beexbench.core.errors import UsageError
 ENV = "BEEXBENCH_PLUGINS"
 
 _loaded: list[str] = []
+_loading: list[str] = []  # the plugin being imported now (registries note it as an origin)
+
+
+def loading() -> str | None:
+    """The plugin whose import is running now, or None (beexbench's own code)."""
+    return _loading[-1] if _loading else None
+
+
+@contextmanager
+def importing(name: str) -> Iterator[None]:
+    """Mark the import of plugin `name`: whatever registers meanwhile comes from it."""
+    _loading.append(name)
+    try:
+        yield
+    finally:
+        _loading.pop()
 
 
 def requested(includes: list[str] | None,
@@ -64,10 +81,12 @@ def load(names: list[str]) -> list[ModuleType]:
                 path = Path(name).resolve()
                 if not path.is_file():
                     raise UsageError(f"plugin {name}: no such file")
-                modules.append(_import_file(path))
+                with importing(name):
+                    modules.append(_import_file(path))
                 name = str(path)
             else:
-                modules.append(importlib.import_module(name))
+                with importing(name):
+                    modules.append(importlib.import_module(name))
         except UsageError:
             raise
         except ModuleNotFoundError as exc:

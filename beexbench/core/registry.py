@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Generic, TypeVar
 
+from beexbench.core import plugins
 from beexbench.core.errors import UsageError
 
 T = TypeVar("T")
@@ -32,6 +33,10 @@ def first_line(obj: object) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+def _who(origin: str | None) -> str:
+    return f"plugin {origin}" if origin else "beexbench"
+
+
 class Registry(Generic[T]):
     """Maps names to factories; `register` is a decorator, a miss suggests the closest name.
 
@@ -48,18 +53,29 @@ class Registry(Generic[T]):
         self.entry_points = entry_points
         self.on_register = on_register
         self._items: dict[str, T] = {}
+        self._origins: dict[str, str] = {}  # name -> the plugin that registered it
         self._plugins_loaded = entry_points is None
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
+            origin = plugins.loading()
             if name in self._items:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
+                # A plugin may take a built-in's name before the built-ins load (they load
+                # on first use): say who took it, in one line, whichever came first.
+                raise UsageError(f"{self.kind} {name!r} is registered twice: by "
+                                 f"{_who(self._origins.get(name))}, then by {_who(origin)}")
             if self.on_register is not None:
                 self.on_register(name, obj)
             self._items[name] = obj
+            if origin is not None:
+                self._origins[name] = origin
             return obj
 
         return decorator
+
+    def origin(self, name: str) -> str | None:
+        """The plugin that registered `name`, or None for beexbench's own entries."""
+        return self._origins.get(name)
 
     def _load_entry_points(self) -> None:
         if self._plugins_loaded:
@@ -69,13 +85,16 @@ class Registry(Generic[T]):
 
         for ep in entry_points(group=self.entry_points):
             try:
-                obj = ep.load()
+                with plugins.importing(f"{ep.name} (entry point {ep.value})"):
+                    obj = ep.load()
+                    if not isinstance(obj, ModuleType) and ep.name not in self._items:
+                        self.register(ep.name)(obj)
+            except UsageError:
+                raise
             except Exception as exc:
                 raise UsageError(f"{self.kind} plugin {ep.name!r} (entry point {ep.value} "
                                  f"in group {self.entry_points}): failed to load: "
                                  f"{type(exc).__name__}: {exc}") from None
-            if not isinstance(obj, ModuleType) and ep.name not in self._items:
-                self.register(ep.name)(obj)
             log.debug("%s plugin %s loaded from %s", self.kind, ep.name, ep.value)
 
     def get(self, name: str) -> T:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from beexbench.core.errors import UsageError
 from beexbench.data.base import TextDataset
 from beexbench.data.catalog import DATASETS, Loader
 
@@ -17,7 +18,17 @@ def load_dataset(name: str, data_dir: Path | None = None) -> TextDataset:
     """Load a registered dataset; importing the loader modules registers them."""
     from beexbench.data import bbc_news, glue, rt_polarity, synthetic  # noqa: F401
 
-    return DATASETS.get(name)(data_dir)
+    loader = DATASETS.get(name)
+    origin = DATASETS.origin(name)
+    if origin is None:
+        return loader(data_dir)  # ours: an unexpected error is a bug, with its traceback
+    try:
+        return loader(data_dir)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"dataset {name!r} (plugin {origin}): its loader failed: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 def dataset_names() -> list[str]:

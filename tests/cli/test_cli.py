@@ -292,3 +292,12 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly():
     finally:
         os.close(write)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_an_out_name_the_file_system_refuses_is_one_line(tmp_path, capsys):
+    out = tmp_path / ("r" * 300)  # longer than a file name may be (255 bytes)
+    assert main(["bench", "--models", "fp-transformer", "--dataset", "synthetic-2",
+                 "--preset", "tiny", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and "File name too long" in err
+    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import README, one_line
+from conftest import README, error_line, one_line
 
 from beexbench.cli.main import main
 from beexbench.core import plugins
@@ -185,3 +185,52 @@ def test_eval_refuses_a_policy_it_cannot_calibrate(tiny_checkpoint, tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert one_line(err) and "no calibrated x" in err and "--param" in err
     assert not (tmp_path / "e").exists()
+
+
+def _plugin(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "hostile_plugin.py"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_plugin_that_takes_a_built_in_name_is_one_line_naming_it(tmp_path, capsys,
+                                                                     registries):
+    plugin = _plugin(tmp_path, "from beexbench.data.registry import DATASETS\n"
+                               "DATASETS.register('rt-polarity')(lambda data_dir=None: None)\n")
+    assert main(["list", "datasets", "--include", plugin]) == 2
+    err = error_line(capsys)
+    assert "dataset 'rt-polarity' is registered twice" in err and "hostile_plugin" in err
+
+
+def test_a_plugin_loader_that_raises_is_one_line_naming_the_plugin(tmp_path, capsys,
+                                                                    registries):
+    plugin = _plugin(tmp_path, "from beexbench.data.registry import DATASETS\n"
+                               "@DATASETS.register('broken')\n"
+                               "def broken(data_dir=None):\n"
+                               "    raise RuntimeError('no such table')\n")
+    assert main(["bench", "--include", plugin, "--dataset", "broken", "--models",
+                 "fp-transformer", "--out", str(tmp_path / "run"), *FAST]) == 2
+    err = error_line(capsys)
+    assert "dataset 'broken' (plugin" in err and "RuntimeError: no such table" in err
+
+
+def test_a_plugin_model_that_fails_when_measured_is_one_line_and_resumable(tmp_path, capsys,
+                                                                            registries,
+                                                                            checkpoint_cache):
+    plugin = _plugin(tmp_path, "from beexbench.models.registry import ModelSpec, register_model\n"
+                               "from beexbench.models.transformer import EncoderClassifier\n"
+                               "class Boom(EncoderClassifier):\n"
+                               "    def forward(self, ids, **kw):\n"
+                               "        if not self.training:\n"
+                               "            raise RuntimeError('boom')\n"
+                               "        return super().forward(ids, **kw)\n"
+                               "class BoomSpec(ModelSpec):\n"
+                               "    def build(self, base):\n"
+                               "        return Boom(self.config(base))\n"
+                               "register_model(BoomSpec('boom', {}))\n")
+    run = tmp_path / "run"
+    assert main(["-q", "bench", "--include", plugin, "--models", "boom", "--dataset", "synthetic-2",
+                 "--out", str(run), *FAST]) == 2
+    err = error_line(capsys)
+    assert "model 'boom' (plugin" in err and "RuntimeError: boom" in err and "--resume" in err
+    assert (run / "config.json").exists()  # the run directory is kept for --resume

@@ -29,6 +29,7 @@ import pandas as pd
 
 from beexbench.measure import catalog as M
 from beexbench.measure.uncertainty import paired_difference
+from beexbench.report.pareto import on_front
 from beexbench.results.rundir import Run
 
 FIXED_PREFIX = "fixed-depth-"
@@ -260,11 +261,5 @@ def static_depths(configs: list[Config]) -> list[Static]:
 def pareto_front(members: list[Config]) -> set[str]:
     """Names of the configurations on the accuracy-vs-p50 front (valid timings only)."""
     timed = [c for c in members if c.p50 is not None]
-    front = set()
-    for c in timed:
-        dominated = any(o is not c and o.p50 <= c.p50 and o.acc >= c.acc  # type: ignore[operator]
-                        and (o.p50 < c.p50 or o.acc > c.acc)  # type: ignore[operator]
-                        for o in timed)
-        if not dominated:
-            front.add(c.name)
-    return front
+    keep = on_front([c.p50 for c in timed], [c.acc for c in timed])  # type: ignore[misc]
+    return {c.name for c, kept in zip(timed, keep, strict=True) if kept}

@@ -32,6 +32,7 @@ from matplotlib.ticker import (  # noqa: E402
 from beexbench.core.atomic import atomic_write_bytes  # noqa: E402
 from beexbench.measure import catalog as M  # noqa: E402
 from beexbench.report.fmt import format_value  # noqa: E402
+from beexbench.report.pareto import on_front  # noqa: E402
 
 DPI = 110
 # PNG metadata would otherwise name matplotlib's web site inside the report.
@@ -125,15 +126,9 @@ def _palette(labels: list[str]) -> dict[str, tuple]:
 
 
 def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """Points not dominated by another with fewer or equal ops and higher or equal accuracy."""
-    ordered = points.sort_values([x, y], ascending=[True, False])
-    best = -np.inf
-    keep = []
-    for idx, row in ordered.iterrows():
-        if row[y] > best:
-            keep.append(idx)
-            best = row[y]
-    return ordered.loc[keep]
+    """The points on the front (beexbench.report.pareto), by increasing `x`."""
+    front = points[on_front(points[x].tolist(), points[y].tolist())]
+    return front.sort_values([x, y], ascending=[True, False])
 
 
 def plot_accuracy_vs_ops(summary: pd.DataFrame, out_dir: Path) -> Plot | None:

@@ -67,3 +67,16 @@ def test_a_two_run_report_has_readable_plots(synthetic_run, tmp_path, figures):
     report = files.markdown.read_text()
     lead = report.split("## What binarization and early exit buy here", 1)[1]
     assert lead.index("accuracy_vs_latency.png") < lead.index("### Accuracy-matched")
+
+
+def test_one_front_for_the_answer_and_the_plots():
+    """Dominated points leave the front, equal points both stay, on either caller's data."""
+    import pandas as pd
+
+    from beexbench.report.pareto import on_front
+    from beexbench.report.plots import pareto_front
+
+    costs, accs = [1.0, 2.0, 2.0, 3.0, 1.0], [70.0, 75.0, 75.0, 74.0, 69.0]
+    assert on_front(costs, accs) == [True, True, True, False, False]
+    df = pd.DataFrame({"x": costs, "y": accs})
+    assert pareto_front(df, "x", "y").index.tolist() == [0, 1, 2]

@@ -69,7 +69,7 @@ def _venv(plan: InstallPlan) -> list[str]:
 def tests(session: nox.Session) -> None:
     """The test suite (tiny presets, synthetic data, fake sysfs trees)."""
     _install(session, "test", "ort", "ray")
-    session.run("pytest", "-q", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
 @nox.session(venv_params=_venv(PLAN))

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import replace
@@ -58,8 +57,9 @@ from beexbench.measure.structural import op_figures, unsupported_listing
 from beexbench.measure.uncertainty import bootstrap_ci
 from beexbench.measure.validity import Verdict, coefficient_of_variation, judge
 from beexbench.models.exits import FIXED_DEPTH, ExitPolicy, make_policy
-from beexbench.models.registry import ModelSpec, get_model_spec
-from beexbench.results.layout import RUN_FORMAT, RUN_FORMAT_KEY
+from beexbench.models.registry import MODELS, ModelSpec, get_model_spec
+from beexbench.results.artifact_manifest import write_manifest
+from beexbench.results.layout import ARTIFACTS, RUN_FORMAT, RUN_FORMAT_KEY
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore
 from beexbench.runtimes.registry import get_runtime
@@ -133,7 +133,12 @@ class Bench:
                                     first=runtime == runtimes[0])
             timed = timed_here(runtime, ckpt.model.cfg, runtimes)
             rows += self.runtime_rows(ctx, runtime, subdir, ckpt, spec, split, flops, timed)
+        write_manifest(self.artifacts(seed), name)  # before the model counts as done
         return rows
+
+    def artifacts(self, seed: int) -> Path:
+        """The folder of the artifacts of one seed's models."""
+        return self.store.root / ARTIFACTS / seed_dir(self.cfg.seeds, seed)
 
     def runtime_rows(self, ctx: RowContext, runtime: str, subdir: str, ckpt: Checkpoint,
                      spec: ModelSpec, split: EncodedSplit, flops: FlopReport,
@@ -141,8 +146,8 @@ class Bench:
         if len(self.cfg.runtimes) > 1:
             self.progress(f"[{ctx.model}] runtime {ctx.runtime}"
                           + ("" if timed else " (accuracy only: timed where it is deployed)"))
-        artifacts = self.store.root / "artifacts" / seed_dir(self.cfg.seeds, ctx.seed)
-        deployed = deploy(runtime, ckpt.model, ctx.model, artifacts, self.threads)
+        deployed = deploy(runtime, ckpt.model, ctx.model, self.artifacts(ctx.seed),
+                          self.threads)
         # Rows say which engine ran them: policy-independent ones as the default policy's.
         engine = get_runtime(runtime)
         ctx = replace(ctx, runtime=engine.policy_label(deployed.model,
@@ -417,22 +422,21 @@ def _offline(loop: LoopSettings) -> LoopSettings:
                         min_seconds=loop.min_seconds / 2, batch_size=loop.batch_size)
 
 
-def _build_runtimes_aside(plan: dict[str, tuple[str, ...]],
-                          requests: list[TrainRequest]) -> threading.Thread | None:
-    """Start each planned runtime's one-time build (the packed kernels: most of a minute
-    from an empty cache) beside the training that comes first: they share the cores, and
-    the build no longer adds its own minute after training."""
-    names = list(dict.fromkeys(r for runtimes in plan.values() for r in runtimes))
-    if not requests or not names:
-        return None
-
-    def build() -> None:
-        for name in names:
-            get_runtime(name).build()
-
-    thread = threading.Thread(target=build, name="runtime-builds", daemon=True)
-    thread.start()
-    return thread
+def _measured(bench: Bench, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
+    """bench.run_model; a plugin model that fails is one line naming the plugin (ours
+    keep their traceback: an error there is a bug). Nothing of the model is committed, so
+    `--resume` measures it again once the plugin is fixed."""
+    origin = MODELS.origin(name)
+    if origin is None:
+        return bench.run_model(name, seed, runtimes)
+    try:
+        return bench.run_model(name, seed, runtimes)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"model {name!r} (plugin {origin}) failed while measured: "
+                         f"{type(exc).__name__}: {exc}; fix it and run again with --resume") \
+            from None
 
 
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
@@ -474,17 +478,14 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         # A model no runtime applies to is neither trained nor measured.
         units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
         pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
-        requests = [bench.train_request(name, seed) for name, seed in pending]
-        build = _build_runtimes_aside(plan, requests)
-        train_missing(requests, data, bench.threads, quiet)
-        if build is not None:
-            build.join()
+        train_missing([bench.train_request(name, seed) for name, seed in pending], data,
+                      bench.threads, quiet)
         for name, seed in units:
             who = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"
             if store.is_done(name, seed):
                 progress(f"[{who}] done in an earlier attempt; skipped")
                 continue
-            rows = bench.run_model(name, seed, plan[name])
+            rows = _measured(bench, name, seed, plan[name])
             store.commit_model(name, seed, rows)
         store.flush()
         progress(f"benchmark finished in {time.perf_counter() - started:.0f} s: {root}")

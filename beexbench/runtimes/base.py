@@ -95,10 +95,6 @@ class Runtime:
         another way says so here)."""
         return self.label()
 
-    def build(self) -> None:
-        """Make ready what the runtime compiles once per machine (native kernels); run on a
-        thread beside training, so it must be safe there and never raise. Default: none."""
-
     def deploy(self, model: EncoderClassifier, name: str, artifacts: Path,
                threads: int) -> Deployment:
         """Write what this runtime runs `model` from under `artifacts`; load it from there."""

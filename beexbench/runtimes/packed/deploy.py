@@ -27,12 +27,6 @@ class Packed(Runtime):
     deploys_binary = True
     cpu_only = True
 
-    def build(self) -> None:
-        from beexbench.runtimes.packed.kernels import get_backend
-
-        # Never raises: a failed build is the fallback, with a warning, cached per process.
-        get_backend()
-
     def label(self) -> str:
         from beexbench.runtimes.packed.kernels import get_backend
 

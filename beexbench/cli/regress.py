@@ -1,8 +1,13 @@
-"""`beexbench regress --baseline FILE RUN_DIR [--update]`: gate a run against a baseline."""
+"""`beexbench regress --baseline FILE RUN_DIR [--update] [--format F]`: gate a run."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+# The --format choices; beexbench.regress.formats renders json and junit (kept in step by
+# a test, since importing it here would pull scipy into every --help).
+FORMATS = ("text", "json", "junit")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="accuracy tolerance in points (default: the baseline's acc_abs_tol)")
     parser.add_argument("--noisy-factor", type=float, default=None, metavar="X",
                         help="ratio that flags a noisy figure (default: baseline's noisy_factor)")
+    parser.add_argument("--format", choices=FORMATS, default="text", dest="fmt",
+                        help="text: the table of what moved; json: every finding as a JSON "
+                        "object; junit: JUnit XML, one testcase per finding (--update "
+                        "ignores it)")
     parser.set_defaults(func=run)
 
 
@@ -35,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from beexbench.core.errors import UsageError
     from beexbench.regress.baseline import build_baseline, load_baseline, write_baseline
     from beexbench.regress.compare import Options, compare, failing, render_findings
+    from beexbench.regress.formats import findings_json, findings_junit
     from beexbench.results.rundir import load_run
 
     for name, value in (("--acc-tol", args.acc_tol), ("--noisy-factor", args.noisy_factor)):
@@ -50,14 +60,22 @@ def run(args: argparse.Namespace) -> int:
         if not getattr(args, "quiet", False):
             print(f"regress: wrote {args.baseline} ({len(baseline['entries'])} figures)")
         return 0
+    fmt = getattr(args, "fmt", "text")
     baseline = load_baseline(args.baseline)
     source = baseline.get("source", {})
     for field in ("target", "preset", "dataset"):
         here = ", ".join(sorted(set(run_.results[field])))
         if source.get(field) not in (None, here):
-            # Not an error (a new preset's first run), but the reader should know.
-            print(f"regress: note: baseline {field} is {source[field]}, this run's is {here}")
+            # Not an error (a new preset's first run), but the reader should know; on
+            # stderr where stdout is for a machine.
+            print(f"regress: note: baseline {field} is {source[field]}, this run's is {here}",
+                  file=sys.stdout if fmt == "text" else sys.stderr)
     findings = compare(baseline, run_, Options(acc_abs_tol=args.acc_tol,
                                                noisy_factor=args.noisy_factor))
-    print(render_findings(findings, args.gate_noisy))
+    if fmt == "json":
+        print(findings_json(findings, args.gate_noisy))
+    elif fmt == "junit":
+        print(findings_junit(findings, args.gate_noisy))
+    else:
+        print(render_findings(findings, args.gate_noisy))
     return 1 if failing(findings, args.gate_noisy) else 0

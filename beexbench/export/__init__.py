@@ -1,0 +1,1 @@
+"""`beexbench export`: run and sweep directories in the formats other tools read."""

@@ -153,7 +153,11 @@ def new_temp_dir(path: Path, *, what: str) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         sweep_temps_of(path)
-        return Path(tempfile.mkdtemp(dir=path.parent, prefix=_prefix(path), suffix=TMP_SUFFIX))
+        built = Path(tempfile.mkdtemp(dir=path.parent, prefix=_prefix(path), suffix=TMP_SUFFIX))
+        # mkdtemp makes the folder private (0700); once renamed into place it is a run's
+        # artifact or a checkpoint, which a colleague may read as the umask allows.
+        os.chmod(built, 0o777 & ~_umask())
+        return built
     except OSError as exc:
         raise cannot_write(what, path, exc) from None
 

@@ -26,6 +26,9 @@ def unpack_dir(payload: bytes, dest: Path) -> Path:
     """Unpack `pack_dir` bytes as `dest`, atomically: built in a sibling, then renamed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)  # not mkdtemp's 0700: readable as the umask allows
     try:
         with tarfile.open(fileobj=io.BytesIO(payload), mode="r") as tar:
             _check_members(tar)

@@ -312,3 +312,20 @@ def test_a_binary_model_is_timed_on_the_packed_engine_not_as_fake_quant(tmp_path
                  "--out", str(alone), *BENCH_FAST]) == 0
     rows = list(csv.DictReader((alone / "results.csv").open()))
     assert "latency_ms" in {r["metric"] for r in rows}
+
+
+def test_a_run_is_readable_by_others_as_the_umask_allows(tmp_path, checkpoint_cache):
+    """Folders made private by mkdtemp (ONNX exports, artifacts) get the umask's mode when
+    they are put in place, as files already do."""
+    before = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        assert main(["-q", "bench", "--models", "fp-transformer", "--runtimes",
+                     "fake-quant,ort", "--no-energy", "--out", str(out), *FAST]) == 0
+    finally:
+        os.umask(before)
+    for path in [out, *out.rglob("*")]:
+        if path.name == "run.lock" or path.is_symlink():
+            continue
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))

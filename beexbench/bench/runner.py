@@ -440,12 +440,14 @@ def _measured(bench: Bench, name: str, seed: int, runtimes: tuple[str, ...]) -> 
 
 
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
-              run_id: str | None = None, force: bool = False, repair: bool = False) -> Path:
+              run_id: str | None = None, force: bool = False, repair: bool = False,
+              machine: str | None = None) -> Path:
     """Validate everything cheap first, then open the run directory and measure.
 
     `run_id` names a new run (default: a fresh id); a resumed run keeps its own. `force`
     replaces an existing run directory (beexbench.results.store.RunStore.open); `repair`
-    (with resume) measures again the models whose files are damaged.
+    (with resume) measures again the models whose files are damaged; `machine` names the
+    machine in environment.json (beexbench.targets.environment.machine_label).
     """
     progress = Progress(quiet)
     target = get_target(cfg.target)
@@ -473,7 +475,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         check_files(store, cfg, runtime_labels(store))
         settle(store, repair, progress)
         bench = Bench(cfg, target, store, data, run_id, progress)
-        store.write_json("environment.json", environment(target, bench.threads))
+        store.write_json("environment.json", environment(target, bench.threads, machine))
         started = time.perf_counter()
         # A model no runtime applies to is neither trained nor measured.
         units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report_dir is not None and args.report is False:
         args.report = True
     root = run_bench(cfg, args.out, args.resume, args.quiet, force=args.force,
-                     repair=args.repair)
+                     repair=args.repair, machine=args.machine)
     run = load_run(root)
     summary = build_summary(run.results)
     print(console_table(summary))
@@ -120,6 +120,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out run directory with a new run")
     add_measure_options(p, threads="every core the process may use", loop="below")
+    p.add_argument("--machine", default=None, metavar="NAME",
+                   help="this machine's name in environment.json (default: "
+                        "$BEEXBENCH_MACHINE, else the host name)")
     p.add_argument("--report", action="store_true",
                    help="also write the report of the run (reports/<run directory name>) "
                         "and print its answer")

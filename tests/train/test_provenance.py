@@ -63,3 +63,21 @@ def test_git_sha_is_beexbench_own_revision_from_any_directory(tmp_path, monkeypa
         assert version.revision() == f"v{version.version()}"
     finally:
         version.revision.cache_clear()
+
+
+def test_environment_names_the_machine_its_packages_and_memory(tmp_path, checkpoint_cache):
+    import json
+
+    from beexbench.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["-q", "bench", "--models", "fp-transformer", "--dataset", "synthetic-2",
+                 "--preset", "tiny", "--warmup", "1", "--min-queries", "3", "--min-seconds",
+                 "0", "--no-energy", "--machine", "pi-07", "--out", str(out)]) == 0
+    env = json.loads((out / "environment.json").read_text())
+    assert env["machine"] == "pi-07" and env["host"]
+    assert env["ram_bytes"] > 0 and env["cpu_count"] >= 1
+    assert env["packages"]["torch"] and env["packages"]["numpy"]
+    assert env["beexbench"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["run_format"] == 2  # the format every reader checks (one line if newer)

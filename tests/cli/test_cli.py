@@ -301,3 +301,30 @@ def test_an_out_name_the_file_system_refuses_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert one_line(err) and "File name too long" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_lines_print_once_and_report_q_prints_nothing(tmp_path, checkpoint_cache):
+    """After the native kernels load (their build logs through torch), every progress line
+    of a packed bench is printed once; `report -q` prints nothing at all on success."""
+    import collections
+    import os
+    import subprocess
+    import sys
+
+    from conftest import BENCH_FAST
+
+    env = {**os.environ, "BEEXBENCH_CHECKPOINTS": str(checkpoint_cache)}
+    run = tmp_path / "run"
+    bench = subprocess.run([sys.executable, "-m", "beexbench", "bench", "--models",
+                            "beexformer", "--runtimes", "packed", "--no-energy", "--out",
+                            str(run), *BENCH_FAST], env=env, cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+    assert bench.returncode == 0, bench.stderr
+    lines = [line for line in bench.stderr.splitlines() if line.startswith("[")]
+    assert lines and not [x for x, n in collections.Counter(lines).items() if n > 1]
+    assert "INFO:" not in bench.stderr
+    report = subprocess.run([sys.executable, "-m", "beexbench", "-q", "report", str(run),
+                             "--out", str(tmp_path / "report")], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0 and report.stdout == "" and report.stderr == "", \
+        report.stderr

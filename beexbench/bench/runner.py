@@ -67,7 +67,7 @@ from beexbench.targets.base import EnergyReading, EnergyUnavailable, Target
 from beexbench.targets.contention import usable_cores
 from beexbench.targets.environment import environment, git_sha, host
 from beexbench.targets.registry import get_target
-from beexbench.train.checkpoint import Checkpoint
+from beexbench.train.checkpoint import Checkpoint, check_cache_usable, checkpoint_root
 from beexbench.train.loop import TrainRequest, train_model
 from beexbench.train.pool import train_missing
 
@@ -463,6 +463,7 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     if not any(plan.values()):
         raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
+    check_cache_usable(checkpoint_root(), "the checkpoint cache")
     run_id = run_id or new_run_id(cfg)
     root = out or Path("results") / run_id
     store = RunStore.open(root, resume, force)

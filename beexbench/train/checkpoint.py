@@ -189,6 +189,19 @@ def checkpoint_root() -> Path:
     return Path(cache) / "beexbench" / "checkpoints"
 
 
+def check_cache_usable(root: Path, what: str) -> None:
+    """Refuse, before any training, a cache folder that cannot be one (a file in its place
+    or above it, no permission): a run would otherwise fail only after training."""
+    for parent in (root, *root.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{what} {root}: {parent} is not a folder (check "
+                                 f"$XDG_CACHE_HOME or ${CACHE_ENV})")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UsageError(f"{what} {root}: {parent} is not writable")
+            return
+
+
 def checkpoint_path(name: str) -> Path:
     """Where the checkpoint `name` is, or goes: the cache, unless only the old
     working-directory cache has it (then that one, said once per process)."""

@@ -328,3 +328,21 @@ def test_progress_lines_print_once_and_report_q_prints_nothing(tmp_path, checkpo
                             capture_output=True, text=True, timeout=600)
     assert report.returncode == 0 and report.stdout == "" and report.stderr == "", \
         report.stderr
+
+
+def test_a_cache_home_that_is_a_file_is_one_line_before_any_training(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "cache-home"
+    home.write_text("not a folder\n")
+    env = {k: v for k, v in os.environ.items() if k != "BEEXBENCH_CHECKPOINTS"}
+    env["XDG_CACHE_HOME"] = str(home)
+    done = subprocess.run([sys.executable, "-m", "beexbench", "bench", "--models",
+                           "fp-transformer", "--dataset", "synthetic-2", "--preset", "tiny",
+                           "--out", str(tmp_path / "run")], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert one_line(done.stderr) and "is not a folder" in done.stderr, done.stderr
+    assert "epoch" not in done.stderr and not (tmp_path / "run").exists()

@@ -54,6 +54,21 @@ def error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+def native_or_skip():
+    """The native packed kernels. Skipped only where no C++ compiler exists; where one
+    does, a failed build fails the test (the feature should work there)."""
+    import shutil
+
+    from beexbench.runtimes.packed.kernels import get_backend
+
+    backend = get_backend()
+    if backend.engine is None:
+        if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+            pytest.skip("no C++ compiler here: the native kernels cannot build")
+        pytest.fail(f"the native packed kernels did not build here: {backend.detail}")
+    return backend
+
+
 @pytest.fixture
 def sysroot(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | Path], Path]:
     """`sysroot(tree)`: beexbench reads /proc, /sys and the board's files from `tree`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import native_or_skip
 
 from beexbench.core import log
 from beexbench.core.errors import UsageError
@@ -23,10 +24,7 @@ def signs(t: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def native() -> kernels.Backend:
-    try:
-        return kernels.build_native()
-    except Exception as exc:  # any build failure skips the native tests
-        pytest.skip(f"native packed kernels did not build here: {exc}".splitlines()[0])
+    return native_or_skip()
 
 
 @pytest.fixture(params=["native", "fallback"])

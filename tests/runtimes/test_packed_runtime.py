@@ -7,13 +7,14 @@ import dataclasses
 
 import pytest
 import torch
+from conftest import native_or_skip
 
 from beexbench.measure.evaluate import apply_policy, record_exits
 from beexbench.models.artifact import export_packed
 from beexbench.models.exits import make_policy
 from beexbench.models.transformer import EncoderClassifier
 from beexbench.runtimes.packed.engine import NativeBlock, NativeInfer
-from beexbench.runtimes.packed.kernels import fallback_backend, get_backend
+from beexbench.runtimes.packed.kernels import fallback_backend
 from beexbench.runtimes.packed.layers import PackedLinear
 from beexbench.runtimes.packed.runtime import load_packed_runtime, to_packed
 from beexbench.train.loop import TrainRequest, train_model
@@ -25,10 +26,7 @@ BINARY = ("beexformer", "beexformer-a1", "binarybert", "binarybert-a4")
 def backend(request):
     if request.param == "fallback":
         return fallback_backend("test")
-    native = get_backend()
-    if native.name != "packed-native":
-        pytest.skip(f"native kernels unavailable: {native.detail}")
-    return native
+    return native_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +71,7 @@ def test_packed_matches_fake_quant_on_every_exit(name, backend, eval_ids, tmp_pa
 @pytest.mark.parametrize("name", (*BINARY, "fp-transformer", "fp-transformer-ee"))
 def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
                                                                   checkpoint_cache):
-    native = get_backend()
-    if native.engine is None:
-        pytest.skip(f"native kernels unavailable: {native.detail}")
+    native = native_or_skip()
     ckpt = train_model(TrainRequest(name, "synthetic-2", "tiny"), quiet=True)
     fused = to_packed(copy.deepcopy(ckpt.model), native)
     modules = to_packed(copy.deepcopy(ckpt.model), dataclasses.replace(native, engine=None))
@@ -101,9 +97,7 @@ def test_native_block_engine_is_bit_identical_to_the_module_path(name, eval_ids,
 
 @pytest.mark.parametrize("name", ("beexformer-a1", "fp-transformer-ee"))
 def test_native_infer_exits_as_the_python_loop(name, eval_ids, checkpoint_cache):
-    native = get_backend()
-    if native.engine is None:
-        pytest.skip(f"native kernels unavailable: {native.detail}")
+    native = native_or_skip()
     ckpt = train_model(TrainRequest(name, "synthetic-2", "tiny"), quiet=True)
     fused = to_packed(copy.deepcopy(ckpt.model), native)
     assert isinstance(fused.infer, NativeInfer)

@@ -120,7 +120,11 @@ class NvmlEnergyMeter(EnergyMeter):
         self._start: tuple[int, float] | None = None
 
     def _read(self) -> int:
-        return int(_nvml().nvmlDeviceGetTotalEnergyConsumption(self.handle))
+        nv = _nvml()
+        try:
+            return int(nv.nvmlDeviceGetTotalEnergyConsumption(self.handle))
+        except nv.NVMLError as exc:  # the sensor stopped answering: no figure for the span
+            raise EnergyUnavailable(f"nvmlDeviceGetTotalEnergyConsumption: {exc}") from None
 
     def start(self) -> None:
         self._start = (self._read(), time.perf_counter())

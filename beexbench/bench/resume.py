@@ -16,6 +16,7 @@ from pathlib import Path
 from beexbench.bench.config import BenchConfig
 from beexbench.core.errors import UsageError
 from beexbench.core.typed_json import Fields, load_json
+from beexbench.measure import catalog as M
 from beexbench.models.registry import get_model_spec
 from beexbench.results.artifact_manifest import manifest_fault
 from beexbench.results.layout import ARTIFACTS, CONFIG, PREDICTIONS, SAMPLES
@@ -33,9 +34,11 @@ def runtime_subdir(seeds: tuple[int, ...], seed: int, runtime_label: str, first:
     return seed_dir(seeds, seed) + ("" if first else runtime_label)
 
 
-def unit_files(cfg: BenchConfig, name: str, seed: int, labels: list[str]) -> list[Path]:
+def unit_files(cfg: BenchConfig, name: str, seed: int, labels: list[str],
+               timed: set[str] | None = None) -> list[Path]:
     """Relative paths of the predictions and samples files a finished unit has written;
-    `labels` are the runtime labels it ran under, its first runtime first."""
+    `labels` are the runtime labels it ran under, its first runtime first, and `timed`
+    those it was timed under (None: all): an untimed runtime writes no samples file."""
     spec = get_model_spec(name)
     files = []
     for i, runtime in enumerate(labels):
@@ -43,7 +46,8 @@ def unit_files(cfg: BenchConfig, name: str, seed: int, labels: list[str]) -> lis
         for policy in spec.policies:
             suffix = "" if policy == spec.default_policy else f"__{policy}"
             files.append(Path(PREDICTIONS) / sub / f"{name}{suffix}.csv")
-        files.append(Path(SAMPLES) / sub / f"{name}.csv")
+        if timed is None or runtime in timed:
+            files.append(Path(SAMPLES) / sub / f"{name}.csv")
     return files
 
 
@@ -136,7 +140,9 @@ def check_files(store: RunStore, cfg: BenchConfig,
         if fault:
             store.damaged[unit] = f"{unit}: {fault}"
             continue
-        for rel in unit_files(cfg, name, int(seed), labels_of(unit)):
+        timed = {r["runtime"] for r in store.rows if unit_key(r["model"], r["seed"]) == unit
+                 and r["metric"] == M.LATENCY_MS.name}
+        for rel in unit_files(cfg, name, int(seed), labels_of(unit), timed):
             path = store.root / rel
             try:
                 if not (path.exists() or path.is_symlink()):

@@ -252,3 +252,15 @@ def test_the_same_checkpoint_writes_byte_identical_artifacts(finished, tmp_path)
                                                                        ).rglob("*") if p.is_file())
     for rel in files:
         assert (finished / rel).read_bytes() == (again / rel).read_bytes(), rel
+
+
+def test_a_binary_model_timed_only_on_the_packed_engine_resumes(tmp_path, capsys,
+                                                                 checkpoint_cache):
+    """Its fake-quant rows have no timing and so no samples file: resume must not take
+    that for damage (nor a sweep measure the cell again on every resume)."""
+    argv = ["-q", "bench", "--target", "cpu", "--models", "beexformer", "--runtimes",
+            "fake-quant,packed", "--no-energy", *BENCH_FAST, "--out", str(tmp_path / "run")]
+    assert main(argv) == 0
+    before = _snapshot(tmp_path / "run")
+    assert main([*argv, "--resume"]) == 0
+    assert _snapshot(tmp_path / "run") == before

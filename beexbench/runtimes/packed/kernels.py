@@ -21,6 +21,7 @@ fallback has none, and its models run module by module.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -29,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -231,7 +233,8 @@ def _failure_reason(exc: BaseException) -> str:
 
 
 # How long a build waits for another process's build of the same kernels (a cold build
-# takes about a minute on two cores) before it gives up and runs on the fallback.
+# takes 40 to 80 s on two cores), and how long its own compile may take, before it gives
+# up and runs on the fallback.
 BUILD_WAIT_S = 600.0
 
 
@@ -280,10 +283,21 @@ def _compile(key: str, flags: list[str], build_dir: Path) -> None:
     code = ("import sys, json; from beexbench.runtimes.packed.kernels import "
             "compile_in_child as c; c(*json.loads(sys.argv[1]))")
     args = json.dumps([os.getpid(), key, flags, str(build_dir)])
-    done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True,
-                          start_new_session=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip() or f"the build exited with {done.returncode}")
+    # The child imports this very beexbench, wherever it was found (a sys.path-only copy
+    # included), and torch.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen([sys.executable, "-c", code, args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=BUILD_WAIT_S)
+    except BaseException:  # Ctrl-C, a timeout: the whole group goes, compilers included
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(err.strip() or f"the build exited with {proc.returncode}")
 
 
 def build_native() -> Backend:

@@ -151,7 +151,8 @@ def add_measure_options(p: argparse.ArgumentParser, threads: str, loop: str) -> 
     and `loop` say where their defaults come from."""
     p.add_argument("--runtimes", default=",".join(DEFAULTS.runtimes), metavar="R1,R2",
                    help=f"comma-separated, each model under every one that applies to it: "
-                        f"{', '.join(RUNTIMES.names())}")
+                        f"{', '.join(RUNTIMES.names(installed=False))} (`beexbench list "
+                        f"runtimes` adds those of installed plugins)")
     p.add_argument("--threads", type=int, default=DEFAULTS.threads, metavar="N",
                    help=f"intra-op threads (default: {threads})")
     for name, text in LOOP_HELP.items():

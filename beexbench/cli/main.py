@@ -112,6 +112,19 @@ def _merge_common(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+def _register_built_ins() -> None:
+    """Register beexbench's own models, datasets, policies, targets and runtimes before any
+    plugin is imported: they register at first use otherwise, which a plugin's import may
+    trigger, and they would then count as that plugin's (beexbench.core.registry)."""
+    import beexbench.runtimes.registry  # noqa: F401
+    import beexbench.targets.registry  # noqa: F401
+    from beexbench.data.registry import dataset_names
+    from beexbench.models.registry import model_names
+
+    model_names()
+    dataset_names()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = _merge_common(parser.parse_args(argv))
@@ -123,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.configure(log.QUIET if args.quiet else min(args.verbose, 1))
     try:
-        plugins.load(plugins.requested(args.include))
+        requested = plugins.requested(args.include)
+        if requested:
+            _register_built_ins()
+            plugins.load(requested)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"beexbench: error: {exc}", file=sys.stderr)

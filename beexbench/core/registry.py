@@ -104,8 +104,11 @@ class Registry(Generic[T]):
         except KeyError:
             raise UsageError(unknown(self.kind, name, self.names())) from None
 
-    def names(self) -> list[str]:
-        self._load_entry_points()
+    def names(self, installed: bool = True) -> list[str]:
+        """Every registered name; `installed=False` leaves out what installed packages add
+        through entry points (not loaded then: `--help` must not fail on a broken one)."""
+        if installed:
+            self._load_entry_points()
         return list(self._items)
 
     def describe(self, name: str) -> str:

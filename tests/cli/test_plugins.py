@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -234,3 +235,21 @@ def test_a_plugin_model_that_fails_when_measured_is_one_line_and_resumable(tmp_p
     err = error_line(capsys)
     assert "model 'boom' (plugin" in err and "RuntimeError: boom" in err and "--resume" in err
     assert (run / "config.json").exists()  # the run directory is kept for --resume
+
+
+def test_built_ins_a_plugin_touches_while_it_loads_stay_beexbench_s(tmp_path):
+    """A plugin that looks up a built-in model at import time (to derive its own) makes the
+    built-ins register then: they must not count as the plugin's, in a fresh process."""
+    plugin = _plugin(tmp_path, "from beexbench.models.registry import ModelSpec, "
+                               "get_model_spec, register_model\n"
+                               "base = get_model_spec('beexformer')\n"
+                               "register_model(ModelSpec('beexformer-copy', base.overrides, "
+                               "base.policies))\n")
+    code = ("import sys; from beexbench.cli.main import main; "
+            "from beexbench.models.registry import MODELS; "
+            "main(['-q', 'list', 'models', '--include', sys.argv[1]]); "
+            "print(MODELS.origin('beexformer'), MODELS.origin('beexformer-copy') is not None)")
+    done = subprocess.run([sys.executable, "-c", code, plugin], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "None True"

@@ -7,7 +7,9 @@ ops, latency (batch 1, real exits), throughput (batch N), peak memory and energy
 Policy-independent rows carry the model's default policy; every row carries its
 runtime. The first runtime a model runs under writes predictions/<model>.csv and
 samples/<model>.csv; each further one writes them under predictions/<runtime>/ and
-samples/<runtime>/, so a run of one runtime keeps the layout readers know.
+samples/<runtime>/, so a run of one runtime keeps the layout readers know. A runtime a
+model is not timed under (a binary model's fake-quant form beside the packed engine)
+writes no samples file.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from beexbench.results.artifact_manifest import write_manifest
 from beexbench.results.layout import ARTIFACTS, RUN_FORMAT, RUN_FORMAT_KEY
 from beexbench.results.schema import seed_dir
 from beexbench.results.store import RunStore
-from beexbench.runtimes.registry import get_runtime
+from beexbench.runtimes.registry import RUNTIMES, get_runtime
 from beexbench.targets.base import EnergyReading, EnergyUnavailable, Target
 from beexbench.targets.contention import usable_cores
 from beexbench.targets.environment import environment, git_sha, host
@@ -326,9 +328,11 @@ class Bench:
             verdict = judge(result.before, result.after, len(result.samples_ms),
                             result.wall_seconds, loop.min_queries, loop.min_seconds,
                             usable_cores(), self.threads)
-            if verdict.valid:
+            if not verdict.valid:
+                self.progress(f"[{ctx.model}] {ctx.policy}: timing NOT valid: "
+                              f"{verdict.note()}")
+            if verdict.valid or not verdict.contended:  # another loop would change nothing
                 break
-            self.progress(f"[{ctx.model}] {ctx.policy}: timing NOT valid: {verdict.note()}")
         return result, verdict, attempt
 
     def validity_rows(self, ctx: RowContext, result: LatencyResult, verdict: Verdict,
@@ -381,7 +385,7 @@ class Bench:
                     source=src, estimated=est, batch_size=1),
             ctx.row(M.IDLE_POWER_W.name, result.idle_power_w, stat="mean",
                     source=result.idle.source, estimated=result.idle.estimated,
-                    note="read once per run, at its first energy loop"),
+                    note="read once per attempt of the run, at its first energy loop"),
         ]
 
     def write_samples(self, ctx: RowContext, subdir: str, samples_ms: list[float]) -> None:
@@ -423,18 +427,19 @@ def _offline(loop: LoopSettings) -> LoopSettings:
 
 
 def _measured(bench: Bench, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
-    """bench.run_model; a plugin model that fails is one line naming the plugin (ours
-    keep their traceback: an error there is a bug). Nothing of the model is committed, so
-    `--resume` measures it again once the plugin is fixed."""
-    origin = MODELS.origin(name)
-    if origin is None:
+    """bench.run_model; a model or runtime of a plugin that fails is one line naming the
+    plugin (ours keep their traceback: an error there is a bug). Nothing of the model is
+    committed, so `--resume` measures it again once the plugin is fixed."""
+    origins = [f"plugin {o}" for o in (MODELS.origin(name), *map(RUNTIMES.origin, runtimes))
+               if o is not None]
+    if not origins:
         return bench.run_model(name, seed, runtimes)
     try:
         return bench.run_model(name, seed, runtimes)
     except UsageError:
         raise
     except Exception as exc:
-        raise UsageError(f"model {name!r} (plugin {origin}) failed while measured: "
+        raise UsageError(f"model {name!r} ({', '.join(origins)}) failed while measured: "
                          f"{type(exc).__name__}: {exc}; fix it and run again with --resume") \
             from None
 
@@ -463,7 +468,12 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     if not any(plan.values()):
         raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
-    check_cache_usable(checkpoint_root(), "the checkpoint cache")
+    # Where a checkpoint is to be trained, its cache must be usable: said before the run
+    # directory is made, not after minutes of training (a cache only read is not checked).
+    requests = [TrainRequest(name, cfg.dataset, cfg.preset, seed, cfg.data_path())
+                for seed in cfg.seeds for name in cfg.models if plan[name]]
+    if any(not r.checkpoint_dir().exists() for r in requests):
+        check_cache_usable(checkpoint_root(), "the checkpoint cache")
     run_id = run_id or new_run_id(cfg)
     root = out or Path("results") / run_id
     store = RunStore.open(root, resume, force)

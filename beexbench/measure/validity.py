@@ -46,6 +46,9 @@ class Verdict:
     reasons: tuple[str, ...]  # why not valid; empty when valid
     unchecked: tuple[str, ...]  # what could not be read here
     figures: dict[str, float | None] = field(default_factory=dict)
+    # Other work took the machine during the loop (runnable threads, CPU, steal,
+    # preemption): a passing cause that another loop may not meet, unlike throttling.
+    contended: bool = False
 
     def note(self) -> str:
         """One line for the row's note: the reasons, or what went unchecked."""
@@ -91,6 +94,7 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
         reasons.append(f"{queries} queries, fewer than the minimum {min_queries}")
     if seconds < min_seconds:
         reasons.append(f"{seconds:.2f} s, shorter than the minimum {min_seconds:g} s")
+    minimums = len(reasons)
     loads = [s.load1 for s in (before, after) if s.load1 is not None]
     load = max(loads) if loads else None
     counts = [n for n in map(_others, (before, after)) if n is not None]
@@ -122,10 +126,11 @@ def judge(before: Snapshot, after: Snapshot, queries: int, seconds: float,
     if per_s > MAX_SWITCHES_PER_S * threads:
         reasons.append(f"{per_s:.0f} involuntary context switches a second, above "
                        f"{MAX_SWITCHES_PER_S * threads:g} ({MAX_SWITCHES_PER_S:g} a thread)")
+    contended = len(reasons) > minimums
     flags = [s.throttled for s in (before, after)]
     if any(flags):
         reasons.append("the board reported throttling")
     figures = {"load": load, "runnable": others, "other_cpu": share, "steal": steal,
                "switches_per_s": per_s,
                "switches_per_query": switches / queries if queries else None}
-    return Verdict(not reasons, tuple(reasons), tuple(unchecked), figures)
+    return Verdict(not reasons, tuple(reasons), tuple(unchecked), figures, contended)

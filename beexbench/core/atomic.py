@@ -22,7 +22,8 @@ TMP_SUFFIX = ".tmp"
 _LEGACY = re.compile(r"^\..+\.tmp-(\d{1,11})$")
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's umask (os.umask sets it to read it; it is put back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -105,7 +106,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, what: str = "file") -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_prefix(path), suffix=TMP_SUFFIX)
         # mkstemp makes the file private; give it the mode a plain open() would.
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -156,7 +157,7 @@ def new_temp_dir(path: Path, *, what: str) -> Path:
         built = Path(tempfile.mkdtemp(dir=path.parent, prefix=_prefix(path), suffix=TMP_SUFFIX))
         # mkdtemp makes the folder private (0700); once renamed into place it is a run's
         # artifact or a checkpoint, which a colleague may read as the umask allows.
-        os.chmod(built, 0o777 & ~_umask())
+        os.chmod(built, 0o777 & ~umask())
         return built
     except OSError as exc:
         raise cannot_write(what, path, exc) from None

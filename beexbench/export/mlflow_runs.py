@@ -102,10 +102,16 @@ class Mlflow(Exporter):
         except ImportError as exc:
             raise UsageError(f"--format mlflow: cannot import mlflow ({exc}); {INSTALL}") \
                 from None
-        logged = configurations(runs)
-        for item in logged:
-            with mlflow.start_run(run_name=item.name):
-                mlflow.log_params(item.params)
-                mlflow.log_metrics(item.metrics)
-                mlflow.set_tags(item.tags)
-        return f"export: {len(logged)} MLflow runs to {mlflow.get_tracking_uri()}"
+        items = configurations(runs)
+        for done, item in enumerate(items):
+            try:
+                with mlflow.start_run(run_name=item.name):
+                    mlflow.log_params(item.params)
+                    mlflow.log_metrics(item.metrics)
+                    mlflow.set_tags(item.tags)
+            except Exception as exc:  # the server, the network or MLflow's own checks
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise UsageError(f"--format mlflow: logging {item.name} to "
+                                 f"{mlflow.get_tracking_uri()} failed after {done} of "
+                                 f"{len(items)} runs: {type(exc).__name__}: {first}") from None
+        return f"export: {len(items)} MLflow runs to {mlflow.get_tracking_uri()}"

@@ -5,13 +5,14 @@ model damaged instead of being reported on.
 
     {"format": 1, "files": {"<path under artifacts/>": {"bytes": N, "sha256": "..."}}}
 
-A model's artifact files are the ones named `<model>.<anything>` in its artifacts folder
+A model's artifact files are the ones named `<model>.<suffix>` in its artifacts folder
 (a file, or a folder of files). Runs written before manifests existed have none, and are
 not checked.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 from pathlib import Path
@@ -30,8 +31,11 @@ def manifest_path(folder: Path, model: str) -> Path:
 
 def _files(folder: Path, model: str) -> list[Path]:
     found = []
-    for entry in sorted(folder.glob(f"{model}.*")):
-        if entry.name.endswith(MANIFEST_SUFFIX):
+    for entry in sorted(folder.glob(f"{glob.escape(model)}.*")):
+        # Only `<model>.<suffix>` with one suffix (`.safetensors`, an ONNX folder's
+        # `.ort`): not this model's manifest, nor another model whose name goes on after
+        # a dot (`<model>.v2.safetensors`).
+        if "." in entry.name[len(model) + 1:]:
             continue
         found += sorted(p for p in entry.rglob("*") if p.is_file()) if entry.is_dir() \
             else [entry]

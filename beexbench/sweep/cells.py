@@ -108,9 +108,11 @@ def measure_cell(spec: CellSpec, checkpoint: bytes | None, quiet: bool) -> dict:
 
 @contextmanager
 def _cell_folder() -> Iterator[Path]:
-    """A private folder for one cell's run directory, named by this process: removed when
-    the cell ends, and by the next cell on this node when a kill left it behind."""
-    tmp = new_temp_dir(Path(tempfile.gettempdir()) / "beexbench-cells" / "cell",
+    """A folder for one cell's run directory, named by this process, under a folder of this
+    user's own (a node may serve several users): removed when the cell ends, and by the
+    next cell of the user on this node when a kill left it behind."""
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    tmp = new_temp_dir(Path(tempfile.gettempdir()) / f"beexbench-cells-{user}" / "cell",
                        what="a sweep cell's run directory")
     try:
         yield tmp

@@ -10,6 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from beexbench.core.atomic import umask
 from beexbench.core.errors import UsageError
 
 
@@ -26,9 +27,7 @@ def unpack_dir(payload: bytes, dest: Path) -> Path:
     """Unpack `pack_dir` bytes as `dest`, atomically: built in a sibling, then renamed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o777 & ~mask)  # not mkdtemp's 0700: readable as the umask allows
+    os.chmod(tmp, 0o777 & ~umask())  # not mkdtemp's 0700: readable as the umask allows
     try:
         with tarfile.open(fileobj=io.BytesIO(payload), mode="r") as tar:
             _check_members(tar)

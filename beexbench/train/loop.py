@@ -79,6 +79,10 @@ class TrainRequest:
         return checkpoint_path(f"{self.model}--{self.dataset}--{self.preset}--{self.key()}")
 
 
+_FUSED_ADAMW = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2]
+                     if part.isdigit()) >= (2, 4)
+
+
 def exit_weights(n_exits: int) -> torch.Tensor:
     idx = torch.arange(1, n_exits + 1, dtype=torch.float32)
     return idx / idx.sum()
@@ -165,9 +169,10 @@ def _train(request: TrainRequest, path: Path, quiet: bool, data: TextDataset | N
     torch.manual_seed(request.seed)
     model = EncoderClassifier(cfg)
     # fused: one kernel per step for every parameter, not a loop of small ops (a tenth
-    # of a CPU step at these sizes); the same update rule.
+    # of a CPU step at these sizes); the same update rule. torch runs it on the CPU from
+    # 2.4 on (a board's older torch takes the loop).
     optimizer = torch.optim.AdamW(param_groups(model, preset, recipe), betas=(0.9, 0.98),
-                                  fused=True)
+                                  fused=_FUSED_ADAMW)
     train_idx = torch.tensor(splits.train)
     val_idx = torch.tensor(splits.val)
     steps_per_epoch = -(-len(train_idx) // preset.batch_size)

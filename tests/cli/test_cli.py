@@ -161,7 +161,7 @@ def test_bench_help_lists_the_registered_runtimes(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert f"{', '.join(RUNTIMES.names())}" in text
+    assert f"{', '.join(RUNTIMES.names(installed=False))}" in text
     assert RUNTIMES.names()[:4] == ["fake-quant", "packed", "ort", "ort-int8"]
 
 
@@ -306,7 +306,6 @@ def test_an_out_name_the_file_system_refuses_is_one_line(tmp_path, capsys):
 def test_progress_lines_print_once_and_report_q_prints_nothing(tmp_path, checkpoint_cache):
     """After the native kernels load (their build logs through torch), every progress line
     of a packed bench is printed once; `report -q` prints nothing at all on success."""
-    import collections
     import os
     import subprocess
     import sys
@@ -320,8 +319,10 @@ def test_progress_lines_print_once_and_report_q_prints_nothing(tmp_path, checkpo
                             str(run), *BENCH_FAST], env=env, cwd=REPO, capture_output=True,
                            text=True, timeout=600)
     assert bench.returncode == 0, bench.stderr
+    # Printed twice, a line came once plain and once through a second handler, right
+    # after (a verdict may repeat, after its loop ran again, but never back to back).
     lines = [line for line in bench.stderr.splitlines() if line.startswith("[")]
-    assert lines and not [x for x, n in collections.Counter(lines).items() if n > 1]
+    assert lines and not [a for a, b in zip(lines, lines[1:], strict=False) if a == b]
     assert "INFO:" not in bench.stderr
     report = subprocess.run([sys.executable, "-m", "beexbench", "-q", "report", str(run),
                              "--out", str(tmp_path / "report")], env=env, cwd=REPO,

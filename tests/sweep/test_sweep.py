@@ -485,7 +485,7 @@ def test_a_killed_cell_leaves_no_folder_the_next_cell_keeps(tmp_path, monkeypatc
     from beexbench.sweep.cells import _cell_folder
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    root = tmp_path / "beexbench-cells"
+    root = tmp_path / f"beexbench-cells-{os.getuid()}"
     root.mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()

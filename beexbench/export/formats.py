@@ -8,6 +8,7 @@ pandas or torch, so the command line lists the formats without them.
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from beexbench.results.rundir import Run
 
 
-class Exporter:
+class Exporter(ABC):
     """One export format: `write` puts the runs where the format's reader looks and
     returns one line saying what it wrote."""
 
@@ -26,12 +27,13 @@ class Exporter:
     # The files it writes into --out: an --out folder may hold these and nothing else.
     files: tuple[str, ...] = ()
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 (a hook: most formats need nothing)
         """Raise UsageError when the format cannot run here (a missing extra), before any
         run is read."""
 
+    @abstractmethod
     def write(self, runs: list[Run], out: Path | None) -> str:
-        raise NotImplementedError
+        """Export `runs` (into `out` where the format writes files); one line on what."""
 
 
 FORMATS: Registry[type[Exporter]] = Registry("export format")

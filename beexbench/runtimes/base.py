@@ -16,6 +16,7 @@ torch); what they deploy with is imported inside `deploy`.
 from __future__ import annotations
 
 import importlib.util
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -54,7 +55,7 @@ def full_precision(cfg: ModelConfig) -> bool:
             and not cfg.binary_word_embedding)
 
 
-class Runtime:
+class Runtime(ABC):
     """A deployment path. Subclasses set the class attributes and implement `deploy`."""
 
     name: ClassVar[str] = ""  # set by the registry
@@ -95,7 +96,7 @@ class Runtime:
         another way says so here)."""
         return self.label()
 
+    @abstractmethod
     def deploy(self, model: EncoderClassifier, name: str, artifacts: Path,
                threads: int) -> Deployment:
         """Write what this runtime runs `model` from under `artifacts`; load it from there."""
-        raise NotImplementedError

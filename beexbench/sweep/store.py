@@ -233,10 +233,7 @@ def _read_status(path: Path) -> dict:
     fields.obj("trainings")
     cells = fields.obj("cells")
     for name in cells.keys():
-        state = cells.obj(name).str("state")
-        if state not in CELL_STATES:
-            raise cells.obj(name).fail("state", f"must be one of {', '.join(CELL_STATES)}, "
-                                                f"got {state!r}")
+        cells.obj(name).str("state", choices=CELL_STATES)
     return fields.as_dict()
 
 

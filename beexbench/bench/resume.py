@@ -132,6 +132,10 @@ def check_files(store: RunStore, cfg: BenchConfig,
         # Not repairable in place: refused even with --repair, before anything is written.
         raise UsageError(f"cannot resume {store.root}: {artifacts} is not a folder of the "
                          "run directory (a link?)")
+    timed: dict[str, set[str]] = {}  # unit -> the runtimes it has latency rows under
+    for row in store.rows:
+        if row["metric"] == M.LATENCY_MS.name:
+            timed.setdefault(unit_key(row["model"], row["seed"]), set()).add(row["runtime"])
     for unit in store.done:
         if unit in store.damaged:
             continue
@@ -140,9 +144,7 @@ def check_files(store: RunStore, cfg: BenchConfig,
         if fault:
             store.damaged[unit] = f"{unit}: {fault}"
             continue
-        timed = {r["runtime"] for r in store.rows if unit_key(r["model"], r["seed"]) == unit
-                 and r["metric"] == M.LATENCY_MS.name}
-        for rel in unit_files(cfg, name, int(seed), labels_of(unit), timed):
+        for rel in unit_files(cfg, name, int(seed), labels_of(unit), timed.get(unit, set())):
             path = store.root / rel
             try:
                 if not (path.exists() or path.is_symlink()):

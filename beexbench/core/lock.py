@@ -14,6 +14,11 @@ from beexbench.core.atomic import cannot_write
 from beexbench.core.errors import UsageError
 
 
+def holder_name(pid: int | None) -> str:
+    """A lock's holder in a message: its pid where the lock file names it."""
+    return f"process {pid}" if pid else "another process"
+
+
 class LockBusy(UsageError):
     """The lock is held by a live process (`holder`: its pid, where the file names it)."""
 
@@ -43,8 +48,7 @@ class DirLock:
             except BlockingIOError:
                 holder = _read_pid(fd)
                 os.close(fd)
-                who = f"process {holder}" if holder else "another process"
-                raise LockBusy(f"{what} is in use by {who}", holder) from None
+                raise LockBusy(f"{what} is in use by {holder_name(holder)}", holder) from None
             except OSError as exc:
                 os.close(fd)
                 raise UsageError(f"{what}: cannot lock {path} ({exc.strerror})") from None
@@ -80,9 +84,9 @@ class DirLock:
                 return cls.take(path, what)
             except LockBusy as busy:
                 if time.monotonic() >= deadline:
-                    who = f"process {busy.holder}" if busy.holder else "another process"
-                    raise LockBusy(f"{what}: gave up after {timeout:g} s waiting for {who}, "
-                                   f"which holds {path}", busy.holder) from None
+                    raise LockBusy(f"{what}: gave up after {timeout:g} s waiting for "
+                                   f"{holder_name(busy.holder)}, which holds {path}",
+                                   busy.holder) from None
                 if not told and on_wait is not None:
                     on_wait(busy.holder)
                 told = True

@@ -42,7 +42,7 @@ import torch
 
 from beexbench.core.errors import UsageError
 from beexbench.core.lifetime import die_with_parent, kill_own_group
-from beexbench.core.lock import DirLock
+from beexbench.core.lock import DirLock, holder_name
 from beexbench.models.bitpack import unpack_signs, words_for
 
 log = logging.getLogger(__name__)
@@ -252,8 +252,7 @@ def clear_killed_build(build_dir: Path) -> bool:
 
 
 def _say_waiting(holder: int | None) -> None:
-    who = f"process {holder}" if holder else "another process"
-    log.info("waiting for the packed kernels' build lock, held by %s", who)
+    log.info("waiting for the packed kernels' build lock, held by %s", holder_name(holder))
 
 
 def _extension(key: str, flags: list[str], build_dir: Path) -> Any:

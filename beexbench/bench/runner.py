@@ -44,6 +44,7 @@ from beexbench.bench.runtimes import (
     single_query,
     timed_here,
 )
+from beexbench.core import plugins
 from beexbench.core.atomic import atomic_write_text
 from beexbench.core.errors import UsageError
 from beexbench.core.log import bar
@@ -112,11 +113,9 @@ class Bench:
         self.idle: EnergyReading | None = None
 
     # -- per model -------------------------------------------------------------------------
-    def train_request(self, name: str, seed: int) -> TrainRequest:
-        return TrainRequest(name, self.cfg.dataset, self.cfg.preset, seed, self.cfg.data_path())
 
     def run_model(self, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
-        ckpt = train_model(self.train_request(name, seed), quiet=self.progress.quiet,
+        ckpt = train_model(train_request(self.cfg, name, seed), quiet=self.progress.quiet,
                            data=self.data)
         spec = get_model_spec(name)
         split = encode_split(ckpt, self.data, self.cfg.split)
@@ -426,22 +425,20 @@ def _offline(loop: LoopSettings) -> LoopSettings:
                         min_seconds=loop.min_seconds / 2, batch_size=loop.batch_size)
 
 
+def train_request(cfg: BenchConfig, name: str, seed: int) -> TrainRequest:
+    """The training request of one model and seed of a run."""
+    return TrainRequest(name, cfg.dataset, cfg.preset, seed, cfg.data_path())
+
+
 def _measured(bench: Bench, name: str, seed: int, runtimes: tuple[str, ...]) -> list[dict]:
     """bench.run_model; a model or runtime of a plugin that fails is one line naming the
     plugin (ours keep their traceback: an error there is a bug). Nothing of the model is
     committed, so `--resume` measures it again once the plugin is fixed."""
-    origins = [f"plugin {o}" for o in (MODELS.origin(name), *map(RUNTIMES.origin, runtimes))
-               if o is not None]
-    if not origins:
+    with plugins.failures_named(f"model {name!r}",
+                                [MODELS.origin(name), *map(RUNTIMES.origin, runtimes)],
+                                " failed while measured",
+                                "; fix it and run again with --resume"):
         return bench.run_model(name, seed, runtimes)
-    try:
-        return bench.run_model(name, seed, runtimes)
-    except UsageError:
-        raise
-    except Exception as exc:
-        raise UsageError(f"model {name!r} ({', '.join(origins)}) failed while measured: "
-                         f"{type(exc).__name__}: {exc}; fix it and run again with --resume") \
-            from None
 
 
 def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
@@ -468,11 +465,11 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
     if not any(plan.values()):
         raise UsageError(f"no model of --models runs under --runtimes {','.join(cfg.runtimes)}")
     data = load_dataset(cfg.dataset, cfg.data_path())
+    # A model no runtime applies to is neither trained nor measured.
+    units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
     # Where a checkpoint is to be trained, its cache must be usable: said before the run
     # directory is made, not after minutes of training (a cache only read is not checked).
-    requests = [TrainRequest(name, cfg.dataset, cfg.preset, seed, cfg.data_path())
-                for seed in cfg.seeds for name in cfg.models if plan[name]]
-    if any(not r.checkpoint_dir().exists() for r in requests):
+    if any(not train_request(cfg, n, s).checkpoint_dir().exists() for n, s in units):
         check_cache_usable(checkpoint_root(), "the checkpoint cache")
     run_id = run_id or new_run_id(cfg)
     root = out or Path("results") / run_id
@@ -488,10 +485,8 @@ def run_bench(cfg: BenchConfig, out: Path | None, resume: bool, quiet: bool,
         bench = Bench(cfg, target, store, data, run_id, progress)
         store.write_json("environment.json", environment(target, bench.threads, machine))
         started = time.perf_counter()
-        # A model no runtime applies to is neither trained nor measured.
-        units = [(name, seed) for seed in cfg.seeds for name in cfg.models if plan[name]]
         pending = [(name, seed) for name, seed in units if not store.is_done(name, seed)]
-        train_missing([bench.train_request(name, seed) for name, seed in pending], data,
+        train_missing([train_request(cfg, name, seed) for name, seed in pending], data,
                       bench.threads, quiet)
         for name, seed in units:
             who = name if len(cfg.seeds) == 1 else f"{name} seed {seed}"

@@ -69,6 +69,26 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
+@contextmanager
+def failures_named(subject: str, origins: list[str | None], failed: str,
+                   then: str = "") -> Iterator[None]:
+    """Run the block; where `origins` name plugins (registries' `origin`), an exception it
+    raises becomes one UsageError line: `<subject> (plugin P)<failed>: <error><then>`.
+    Without plugins it passes as it is: an error in beexbench's own code is a bug, and
+    keeps its traceback."""
+    named = [f"plugin {o}" for o in origins if o is not None]
+    if not named:
+        yield
+        return
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"{subject} ({', '.join(named)}){failed}: {type(exc).__name__}: "
+                         f"{exc}{then}") from None
+
+
 def load(names: list[str]) -> list[ModuleType]:
     """Import each plugin once; a plugin that cannot be found or fails is a UsageError."""
     if "" not in sys.path and str(Path.cwd()) not in sys.path:

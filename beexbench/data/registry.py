@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from beexbench.core.errors import UsageError
+from beexbench.core import plugins
 from beexbench.data.base import TextDataset
 from beexbench.data.catalog import DATASETS, Loader
 
@@ -19,16 +19,9 @@ def load_dataset(name: str, data_dir: Path | None = None) -> TextDataset:
     from beexbench.data import bbc_news, glue, rt_polarity, synthetic  # noqa: F401
 
     loader = DATASETS.get(name)
-    origin = DATASETS.origin(name)
-    if origin is None:
-        return loader(data_dir)  # ours: an unexpected error is a bug, with its traceback
-    try:
+    with plugins.failures_named(f"dataset {name!r}", [DATASETS.origin(name)],
+                                ": its loader failed"):
         return loader(data_dir)
-    except UsageError:
-        raise
-    except Exception as exc:
-        raise UsageError(f"dataset {name!r} (plugin {origin}): its loader failed: "
-                         f"{type(exc).__name__}: {exc}") from None
 
 
 def dataset_names() -> list[str]:

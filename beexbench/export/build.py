@@ -6,21 +6,13 @@ from pathlib import Path
 
 from beexbench.core.errors import UsageError
 from beexbench.export.formats import Exporter, all_files, get_format
-from beexbench.results.rundir import Run, is_run_dir, load_run
-from beexbench.results.sweepdir import expand_sweep, is_sweep_dir
+from beexbench.results.rundir import Run, load_runs, refuse_out_inside_runs
 
 
 def check_out(out_dir: Path, runs: list[Run], exporter: Exporter, replace: bool) -> None:
     """As `report --out`: not inside a run directory, holding no file an export did not
     write, and empty unless `replace` (then this format's files are replaced, others kept)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir}: exists and is not a directory")
-    where = out_dir.resolve()
-    inputs = {r.path.resolve() for r in runs}
-    for folder in (where, *where.parents):
-        if folder in inputs or is_run_dir(folder) or is_sweep_dir(folder):
-            raise UsageError(f"--out {out_dir}: inside the run directory {folder}; "
-                             "export outside it")
+    refuse_out_inside_runs(out_dir, runs, "export outside it")
     if not out_dir.is_dir():
         return
     ours = all_files()
@@ -34,9 +26,9 @@ def check_out(out_dir: Path, runs: list[Run], exporter: Exporter, replace: bool)
                          f"{', '.join(exporter.files)} or choose another --out")
 
 
-def load_runs(run_dirs: list[str | Path]) -> list[Run]:
-    """Every run directory given, a sweep directory standing for its cells'."""
-    runs = [load_run(p) for d in run_dirs for p in expand_sweep(Path(d))]
+def load_nonempty_runs(run_dirs: list[str | Path]) -> list[Run]:
+    """Every run directory given (a sweep directory: its cells'), each with rows."""
+    runs = load_runs(run_dirs)
     for run in runs:
         if run.results.empty:
             raise UsageError(f"{run.path}/results.csv: no result rows")
@@ -53,7 +45,7 @@ def export_runs(run_dirs: list[str | Path], fmt: str, out: str | Path | None,
     if not exporter.needs_out and out is not None:
         raise UsageError(f"--format {fmt} writes no files: leave out --out")
     exporter.check()  # a missing extra fails before any run is read
-    runs = load_runs(run_dirs)
+    runs = load_nonempty_runs(run_dirs)
     out_dir = None if out is None else Path(out)
     if out_dir is not None:
         check_out(out_dir, runs, exporter, replace)

@@ -15,10 +15,9 @@ from beexbench.report.document import build_document
 from beexbench.report.labels import series_labels
 from beexbench.report.plotdata import exit_depths, latency_samples, sweep_points
 from beexbench.report.plots import make_plots
-from beexbench.results.rundir import Run, is_run_dir, load_run
+from beexbench.results.rundir import Run, load_runs, refuse_out_inside_runs
 from beexbench.results.schema import RESULT_COLUMNS
 from beexbench.results.summary import build_summary
-from beexbench.results.sweepdir import expand_sweep, is_sweep_dir
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,7 @@ PLOTS = "plots"
 def _check_out(out_dir: Path, runs: list[Run], replace: bool) -> None:
     """--out must not lie inside a run directory, nor hold files a report did not write
     (the new report replaces the folder whole), nor hold a report unless `replace`."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir}: exists and is not a directory")
-    where = out_dir.resolve()
-    inputs = {r.path.resolve() for r in runs}
-    for folder in (where, *where.parents):
-        if folder in inputs or is_run_dir(folder) or is_sweep_dir(folder):  # a sweep holds runs
-            raise UsageError(f"--out {out_dir}: inside the run directory {folder}; "
-                             f"write the report outside it")
+    refuse_out_inside_runs(out_dir, runs, "write the report outside it")
     if not out_dir.is_dir():
         return
     for entry in sorted(out_dir.iterdir()):
@@ -86,7 +78,7 @@ def build_report(run_dirs: list[str | Path], out_dir: str | Path,
     whole, so an earlier report there stays complete until the new one is.
     """
     out_dir = Path(out_dir)
-    runs = [load_run(p) for d in run_dirs for p in expand_sweep(Path(d))]
+    runs = load_runs(run_dirs)
     _check_out(out_dir, runs, replace)
     tidy = merge_results(runs)
     summary = build_summary(tidy)

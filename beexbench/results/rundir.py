@@ -294,3 +294,26 @@ def load_run(path: str | Path) -> Run:
         predictions=_read_predictions(path / PREDICTIONS),
         samples=_read_samples(path / SAMPLES),
     )
+
+
+def load_runs(paths: list[str | Path]) -> list[Run]:
+    """Every run directory given, a sweep directory standing for its cells' run
+    directories (beexbench.results.sweepdir.expand_sweep)."""
+    from beexbench.results.sweepdir import expand_sweep
+
+    return [load_run(p) for d in paths for p in expand_sweep(Path(d))]
+
+
+def refuse_out_inside_runs(out_dir: Path, runs: list[Run], advice: str) -> None:
+    """An --out folder that is a file, or lies inside a run or sweep directory (its files
+    would mix with the run's), is refused; `advice` ends the line ("export outside it")."""
+    from beexbench.results.sweepdir import is_sweep_dir
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a directory")
+    where = out_dir.resolve()
+    inputs = {r.path.resolve() for r in runs}
+    for folder in (where, *where.parents):
+        if folder in inputs or is_run_dir(folder) or is_sweep_dir(folder):  # a sweep holds runs
+            raise UsageError(f"--out {out_dir}: inside the run directory {folder}; {advice}")
+
